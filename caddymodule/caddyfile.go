@@ -1,0 +1,171 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var handler Handler
+	err := handler.UnmarshalCaddyfile(h.Dispenser)
+	return &handler, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	llm_gateway [<matcher>] {
+//		provider <name> <type> { … }
+//		route <model-glob> <provider> [<upstream-model>]
+//		route <model-glob> {
+//			to <provider> [<upstream-model>] [weight <n>] [priority <n>]
+//		}
+//		alias <name> <model>
+//		max_request_body <size>
+//	}
+//
+// Mistakes are reported with the file and line: unknown subdirectives,
+// wrong argument counts, a route to a provider that is not defined, a
+// provider or alias defined twice.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	providers := map[string]bool{}
+	type ref struct {
+		provider string
+		at       caddyfile.Token
+	}
+	var refs []ref
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "provider":
+			if d.CountRemainingArgs() != 2 {
+				return d.Errf("provider takes a name and a type: provider <name> <type> { … }")
+			}
+			seg := d.NextSegment() // provider <name> <type> [{ … }]
+			name, typ := seg[1].Text, seg[2].Text
+			if providers[name] {
+				return d.Errf("provider %q is defined twice", name)
+			}
+			providers[name] = true
+			if _, err := caddy.GetModule("llm_gateway.providers." + typ); err != nil {
+				return d.Errf("provider %q: unknown type %q (built in: openai, openai_compatible, azure, anthropic)", name, typ)
+			}
+			// The module parses the whole segment, from the provider token on.
+			sd := caddyfile.NewDispenser(seg)
+			sd.Next() // position on "provider" for UnmarshalModule
+			mod, err := caddyfile.UnmarshalModule(sd, "llm_gateway.providers."+typ)
+			if err != nil {
+				return err
+			}
+			h.ProvidersRaw = append(h.ProvidersRaw, caddyconfig.JSONModuleObject(mod, "type", typ, nil))
+		case "route":
+			at := d.Token()
+			args := d.RemainingArgs()
+			switch {
+			case len(args) == 2 || len(args) == 3:
+				t := Target{Provider: args[1]}
+				if len(args) == 3 {
+					t.Model = args[2]
+				}
+				if d.NextBlock(d.Nesting()) {
+					return d.Errf("route with a provider on its line takes no block")
+				}
+				h.Routes = append(h.Routes, Route{Match: args[0], To: []Target{t}})
+				refs = append(refs, ref{t.Provider, at})
+			case len(args) == 1:
+				r := Route{Match: args[0]}
+				for nesting := d.Nesting(); d.NextBlock(nesting); {
+					if d.Val() != "to" {
+						return d.Errf("unrecognized route subdirective %q (want: to)", d.Val())
+					}
+					t, err := parseTarget(d)
+					if err != nil {
+						return err
+					}
+					r.To = append(r.To, t)
+					refs = append(refs, ref{t.Provider, d.Token()})
+				}
+				if len(r.To) == 0 {
+					return d.Errf("route %q needs a provider: route <model-glob> <provider> [<upstream-model>], or a block of `to` lines", args[0])
+				}
+				h.Routes = append(h.Routes, r)
+			default:
+				return d.Errf("route takes a model glob, then a provider and an optional upstream model, or a block")
+			}
+		case "alias":
+			var name, model string
+			if !d.Args(&name, &model) || d.NextArg() {
+				return d.Errf("alias takes a name and a model: alias <name> <model>")
+			}
+			if h.Aliases == nil {
+				h.Aliases = map[string]string{}
+			}
+			if _, dup := h.Aliases[name]; dup {
+				return d.Errf("alias %q is defined twice", name)
+			}
+			h.Aliases[name] = model
+		case "max_request_body":
+			var v string
+			if !d.Args(&v) || d.NextArg() {
+				return d.ArgErr()
+			}
+			n, err := humanize.ParseBytes(v)
+			if err != nil || n == 0 {
+				return d.Errf("max_request_body: invalid size %q", v)
+			}
+			h.MaxRequestBody = int64(n)
+		default:
+			return d.Errf("unrecognized llm_gateway subdirective %q", d.Val())
+		}
+	}
+	for _, r := range refs {
+		if !providers[r.provider] {
+			rd := caddyfile.NewDispenser([]caddyfile.Token{r.at})
+			rd.Next()
+			return rd.Errf("route to provider %q, which is not defined in this llm_gateway block", r.provider)
+		}
+	}
+	return nil
+}
+
+// parseTarget parses `to <provider> [<upstream-model>] [weight <n>] [priority <n>]`.
+func parseTarget(d *caddyfile.Dispenser) (Target, error) {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return Target{}, d.Errf("to needs a provider: to <provider> [<upstream-model>] [weight <n>] [priority <n>]")
+	}
+	t := Target{Provider: args[0]}
+	rest := args[1:]
+	if len(rest)%2 == 1 {
+		t.Model, rest = rest[0], rest[1:]
+	}
+	for i := 0; i < len(rest); i += 2 {
+		n, err := strconv.Atoi(rest[i+1])
+		if err != nil || n < 0 {
+			return t, d.Errf("%s must be a whole number ≥ 0, got %q", rest[i], rest[i+1])
+		}
+		switch rest[i] {
+		case "weight":
+			if n == 0 {
+				return t, d.Errf("weight must be at least 1")
+			}
+			t.Weight = n
+		case "priority":
+			t.Priority = n
+		default:
+			return t, d.Errf("unknown target option %q (want weight or priority)", rest[i])
+		}
+	}
+	return t, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,160 @@
+// Package caddymodule is the Caddy glue of the LLM gateway: module
+// registration, Caddyfile parsing and the module lifecycle. The engine
+// lives in package gateway, which has no Caddy import.
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+	httpcaddyfile.RegisterHandlerDirective("llm_gateway", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("llm_gateway", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// Handler turns a site into one OpenAI-, Azure- and Anthropic-compatible
+// endpoint for every configured LLM provider. It answers every request it
+// receives (use a matcher to give it only some paths):
+//
+//	POST /v1/chat/completions, /v1/responses, /v1/embeddings; GET /v1/models
+//	POST /openai/deployments/{deployment}/chat/completions, …/embeddings, …/responses
+//	POST /openai/chat/completions, /openai/v1/chat/completions, … (Azure)
+//	POST /v1/messages, /v1/messages/count_tokens (Anthropic)
+//
+// Caddyfile syntax:
+//
+//	llm_gateway [<matcher>] {
+//		provider <name> <type> {
+//			base_url       <url>
+//			api_key        <key>
+//			api_version    <version>
+//			models         <id...>
+//			dial_timeout   <duration>
+//			header_timeout <duration>
+//			idle_timeout   <duration>
+//		}
+//		route <model-glob> <provider> [<upstream-model>]
+//		route <model-glob> {
+//			to <provider> [<upstream-model>] [weight <n>] [priority <n>]
+//		}
+//		alias <name> <model>
+//		max_request_body <size>
+//	}
+type Handler struct {
+	// Providers are the upstream LLM providers, in order. Each object's
+	// "type" names its module in the llm_gateway.providers namespace
+	// (openai, openai_compatible, azure, anthropic). The order decides the
+	// family defaults: gpt-* goes to the first openai or azure provider,
+	// claude-* to the first anthropic provider.
+	ProvidersRaw []json.RawMessage `json:"providers,omitempty" caddy:"namespace=llm_gateway.providers inline_key=type"`
+
+	// Routes send model globs to providers; the first match wins. A model
+	// no route matches goes to a provider that lists it in its models, then
+	// to its family default.
+	Routes []Route `json:"routes,omitempty"`
+
+	// Aliases rename a requested model before routing.
+	Aliases map[string]string `json:"aliases,omitempty"`
+
+	// MaxRequestBody bounds a request body in bytes; a larger one gets 413.
+	// Default 8 MiB.
+	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	gw *gateway.Gateway
+}
+
+// Route sends the models that match a glob to one or more targets.
+type Route struct {
+	// Match is a glob over the requested model name: * matches any run of
+	// characters (slashes included), ? one character.
+	Match string `json:"match"`
+	// To lists the targets. Traffic is spread by weight among the targets
+	// with the lowest priority number.
+	To []Target `json:"to"`
+}
+
+// Target is one provider (and optionally another model name) a route sends
+// requests to.
+type Target struct {
+	// Provider is the name of a configured provider.
+	Provider string `json:"provider"`
+	// Model is the model name sent upstream (for Azure, the deployment).
+	// Default: the requested model.
+	Model string `json:"model,omitempty"`
+	// Weight is the target's share of traffic among targets of the same
+	// priority. Default 1.
+	Weight int `json:"weight,omitempty"`
+	// Priority orders targets: lower numbers are used first. Default 0.
+	Priority int `json:"priority,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.llm_gateway",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision loads the provider modules and builds the gateway. It opens
+// nothing and starts nothing, so `caddy validate` and reloads are cheap.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	logger := ctx.Logger()
+	mods, err := ctx.LoadModule(h, "ProvidersRaw")
+	if err != nil {
+		return fmt.Errorf("loading providers: %w", err)
+	}
+	var providers []provider.Provider
+	for _, m := range mods.([]any) {
+		pm, ok := m.(ProviderModule)
+		if !ok {
+			return fmt.Errorf("module %T is not an LLM provider", m)
+		}
+		providers = append(providers, pm.Provider())
+	}
+	rules := make([]route.Rule, 0, len(h.Routes))
+	for _, r := range h.Routes {
+		rule := route.Rule{Pattern: r.Match}
+		for _, t := range r.To {
+			rule.Targets = append(rule.Targets, route.Target(t))
+		}
+		rules = append(rules, rule)
+	}
+	gw, err := gateway.New(gateway.Config{
+		Providers:      providers,
+		Routes:         rules,
+		Aliases:        h.Aliases,
+		MaxRequestBody: h.MaxRequestBody,
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	h.gw = gw
+	logger.Debug("llm gateway provisioned", zap.Int("providers", len(providers)), zap.Int("routes", len(rules)))
+	return nil
+}
+
+// ServeHTTP answers the request; it never calls next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	h.gw.ServeHTTP(w, r)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

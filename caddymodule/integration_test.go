@@ -1,0 +1,552 @@
+package caddymodule_test
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/azure"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+	"github.com/openai/openai-go/v3/shared"
+
+	_ "github.com/caddy-llm-gateway/caddy-llm-gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
+)
+
+const (
+	openAIKey    = "sk-upstream-openai-it-0123456789"
+	azureKey     = "azure-upstream-key-it-0123456789"
+	anthropicKey = "sk-ant-upstream-it-0123456789"
+	clientToken  = "llmgw_client-token-it-never-upstream"
+	gatewayURL   = "http://localhost:9080"
+	encodedURL   = "http://localhost:9081"
+)
+
+// upstreams are fake providers of each dialect behind a running Caddy.
+type upstreams struct {
+	openai, azure, anthropic *fakeprovider.Server
+}
+
+// startCaddy loads a Caddyfile with llm_gateway in front of fresh fake
+// providers into the in-process Caddy that caddytest runs. Port 9080 serves
+// the gateway alone, port 9081 the gateway behind `encode`.
+func startCaddy(t *testing.T) *upstreams {
+	t.Helper()
+	u := &upstreams{
+		openai:    fakeprovider.New(t, fakeprovider.OpenAI, openAIKey),
+		azure:     fakeprovider.New(t, fakeprovider.Azure, azureKey),
+		anthropic: fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey),
+	}
+	t.Setenv("LLMGW_IT_OPENAI_KEY", openAIKey)
+	t.Setenv("LLMGW_IT_AZURE_KEY", azureKey)
+	t.Setenv("LLMGW_IT_ANTHROPIC_KEY", anthropicKey)
+	block := fmt.Sprintf(`llm_gateway {
+		provider openai openai {
+			base_url %s
+			api_key {env.LLMGW_IT_OPENAI_KEY}
+			models gpt-4o-mini text-embedding-3-small
+		}
+		provider azure azure {
+			base_url %s
+			api_key {env.LLMGW_IT_AZURE_KEY}
+		}
+		provider anthropic anthropic {
+			base_url %s
+			api_key {env.LLMGW_IT_ANTHROPIC_KEY}
+			models claude-sonnet-4-5
+		}
+		route az-* azure
+		route fast openai gpt-4o-mini
+		alias smart claude-sonnet-4-5
+	}`, u.openai.URL, u.azure.URL, u.anthropic.URL)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	auto_https off
+}
+:9080 {
+	%s
+}
+:9081 {
+	encode
+	%s
+}
+`, block, block), "caddyfile")
+	return u
+}
+
+func openAIClient(base string) openai.Client {
+	return openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey(clientToken), option.WithMaxRetries(0))
+}
+
+func assertUpstreamAuth(t *testing.T, srv *fakeprovider.Server, header, want string) {
+	t.Helper()
+	got := srv.LastRequest()
+	if v := got.Header.Get(header); v != want {
+		t.Fatalf("provider saw %s = %q, want the provider key", header, v)
+	}
+	for k, vs := range got.Header {
+		for _, v := range vs {
+			if strings.Contains(v, clientToken) {
+				t.Fatalf("client token reached the provider in %s", k)
+			}
+		}
+	}
+}
+
+func TestOpenAISDK(t *testing.T) {
+	u := startCaddy(t)
+	ctx := context.Background()
+	client := openAIClient(gatewayURL)
+	u.openai.Set(fakeprovider.Behavior{Reply: "Hello from upstream", InputTokens: 12, OutputTokens: 4})
+
+	t.Run("chat", func(t *testing.T) {
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Choices[0].Message.Content != "Hello from upstream" || resp.Usage.PromptTokens != 12 || resp.Usage.CompletionTokens != 4 {
+			t.Fatalf("got %q, usage %+v", resp.Choices[0].Message.Content, resp.Usage)
+		}
+		assertUpstreamAuth(t, u.openai, "Authorization", "Bearer "+openAIKey)
+	})
+
+	t.Run("chat stream", func(t *testing.T) {
+		stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+			Model:         "fast",
+			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+		})
+		var acc openai.ChatCompletionAccumulator
+		for stream.Next() {
+			acc.AddChunk(stream.Current())
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if acc.Choices[0].Message.Content != "Hello from upstream" || acc.Usage.TotalTokens != 16 {
+			t.Fatalf("got %q, usage %+v", acc.Choices[0].Message.Content, acc.Usage)
+		}
+		if acc.Choices[0].FinishReason != "stop" {
+			t.Fatalf("finish reason %q", acc.Choices[0].FinishReason)
+		}
+	})
+
+	t.Run("chat tool call", func(t *testing.T) {
+		u.openai.Set(fakeprovider.Behavior{ToolCall: &fakeprovider.ToolCall{Name: "get_weather", Arguments: `{"city":"Paris"}`}})
+		defer u.openai.Set(fakeprovider.Behavior{Reply: "Hello from upstream", InputTokens: 12, OutputTokens: 4})
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("weather?")},
+			Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+				Name: "get_weather", Parameters: shared.FunctionParameters{"type": "object"},
+			})},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := resp.Choices[0].Message.ToolCalls
+		if len(tc) != 1 || tc[0].Function.Name != "get_weather" || resp.Choices[0].FinishReason != "tool_calls" {
+			t.Fatalf("tool calls %+v, finish %q", tc, resp.Choices[0].FinishReason)
+		}
+	})
+
+	t.Run("responses", func(t *testing.T) {
+		resp, err := client.Responses.New(ctx, responses.ResponseNewParams{
+			Model: "gpt-4o-mini",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.OutputText() != "Hello from upstream" || resp.Usage.InputTokens != 12 {
+			t.Fatalf("got %q, usage %+v", resp.OutputText(), resp.Usage)
+		}
+		if p := u.openai.LastRequest().Path; p != "/v1/responses" {
+			t.Fatalf("provider path %q", p)
+		}
+	})
+
+	t.Run("responses stream", func(t *testing.T) {
+		stream := client.Responses.NewStreaming(ctx, responses.ResponseNewParams{
+			Model: "gpt-4o-mini",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+		})
+		var text strings.Builder
+		completed := false
+		for stream.Next() {
+			ev := stream.Current()
+			switch ev.Type {
+			case "response.output_text.delta":
+				text.WriteString(ev.Delta)
+			case "response.completed":
+				completed = ev.Response.Usage.OutputTokens == 4
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if text.String() != "Hello from upstream" || !completed {
+			t.Fatalf("text %q, completed with usage %v", text.String(), completed)
+		}
+	})
+
+	t.Run("embeddings", func(t *testing.T) {
+		resp, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{
+			Model: "text-embedding-3-small",
+			Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a", "b"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Data) != 2 || len(resp.Data[0].Embedding) == 0 {
+			t.Fatalf("embeddings %+v", resp.Data)
+		}
+	})
+
+	t.Run("models", func(t *testing.T) {
+		page, err := client.Models.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range page.Data {
+			ids = append(ids, m.ID+"@"+m.OwnedBy)
+		}
+		want := "gpt-4o-mini@openai text-embedding-3-small@openai claude-sonnet-4-5@anthropic fast@openai smart@anthropic"
+		if strings.Join(ids, " ") != want {
+			t.Fatalf("models %v, want %s", ids, want)
+		}
+	})
+
+	t.Run("unknown model", func(t *testing.T) {
+		_, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "no-such-model",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		})
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "model_not_found" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestAzureSDK(t *testing.T) {
+	u := startCaddy(t)
+	ctx := context.Background()
+	// An AzureOpenAI client needs only its endpoint and key changed.
+	client := openai.NewClient(
+		azure.WithEndpoint(gatewayURL, "2024-10-21"),
+		azure.WithAPIKey(clientToken),
+		azure.WithUnsafeAllowHTTP(),
+		option.WithMaxRetries(0),
+	)
+	u.azure.Set(fakeprovider.Behavior{Reply: "Hello from Azure"})
+
+	resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "az-gpt4o",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != "Hello from Azure" {
+		t.Fatalf("content %q", resp.Choices[0].Message.Content)
+	}
+	got := u.azure.LastRequest()
+	if got.Path != "/openai/deployments/az-gpt4o/chat/completions" || !strings.Contains(got.RawQuery, "api-version=") {
+		t.Fatalf("provider got %s?%s", got.Path, got.RawQuery)
+	}
+	assertUpstreamAuth(t, u.azure, "api-key", azureKey)
+
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model:    "az-gpt4o",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil || acc.Choices[0].Message.Content != "Hello from Azure" {
+		t.Fatalf("stream: %v, %q", err, acc.Choices[0].Message.Content)
+	}
+
+	emb, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{
+		Model: "az-embed",
+		Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")},
+	})
+	if err != nil || len(emb.Data) != 1 {
+		t.Fatalf("embeddings: %v", err)
+	}
+	if p := u.azure.LastRequest().Path; p != "/openai/deployments/az-embed/embeddings" {
+		t.Fatalf("provider path %q", p)
+	}
+
+	// The Azure surface reaches any provider: here OpenAI by model name.
+	u.openai.Set(fakeprovider.Behavior{Reply: "Hello from OpenAI"})
+	resp, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if err != nil || resp.Choices[0].Message.Content != "Hello from OpenAI" {
+		t.Fatalf("azure surface to openai: %v", err)
+	}
+
+	r, err := client.Responses.New(ctx, responses.ResponseNewParams{
+		Model: "az-gpt4o",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+	})
+	if err != nil || r.OutputText() != "Hello from Azure" {
+		t.Fatalf("responses: %v", err)
+	}
+	if p := u.azure.LastRequest().Path; p != "/openai/responses" {
+		t.Fatalf("provider path %q", p)
+	}
+}
+
+func TestAnthropicSDK(t *testing.T) {
+	u := startCaddy(t)
+	ctx := context.Background()
+	client := anthropic.NewClient(aoption.WithBaseURL(gatewayURL), aoption.WithAPIKey(clientToken), aoption.WithMaxRetries(0))
+	u.anthropic.Set(fakeprovider.Behavior{Reply: "Hello from Claude", InputTokens: 20, OutputTokens: 5})
+	params := anthropic.MessageNewParams{
+		Model:     "claude-sonnet-4-5",
+		MaxTokens: 100,
+		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}
+	msg, err := client.Messages.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.Content) != 1 || msg.Content[0].Text != "Hello from Claude" || msg.Usage.OutputTokens != 5 {
+		t.Fatalf("message %+v", msg)
+	}
+	assertUpstreamAuth(t, u.anthropic, "x-api-key", anthropicKey)
+
+	stream := client.Messages.NewStreaming(ctx, params)
+	var acc anthropic.Message
+	for stream.Next() {
+		if err := acc.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if acc.Content[0].Text != "Hello from Claude" || acc.StopReason != "end_turn" || acc.Usage.OutputTokens != 5 {
+		t.Fatalf("streamed message %+v", acc)
+	}
+
+	n, err := client.Messages.CountTokens(ctx, anthropic.MessageCountTokensParams{
+		Model:    "claude-sonnet-4-5",
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	})
+	if err != nil || n.InputTokens == 0 {
+		t.Fatalf("count_tokens: %v %+v", err, n)
+	}
+
+	_, err = client.Messages.New(ctx, anthropic.MessageNewParams{
+		Model: "no-such-model", MaxTokens: 5,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	})
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+// TestOpenAISDKOnAnthropic drives an Anthropic provider through the OpenAI
+// chat completions API: the request is translated to the Messages API and
+// the answer back, streaming included.
+func TestOpenAISDKOnAnthropic(t *testing.T) {
+	u := startCaddy(t)
+	ctx := context.Background()
+	client := openAIClient(gatewayURL)
+	u.anthropic.Set(fakeprovider.Behavior{Reply: "Bonjour from Claude", InputTokens: 30, OutputTokens: 6, CachedTokens: 10})
+
+	params := openai.ChatCompletionNewParams{
+		Model: "smart",
+		Messages: []openai.ChatCompletionMessageParamUnion{
+			openai.SystemMessage("Answer in French."),
+			openai.UserMessage("hello"),
+			openai.AssistantMessage("Salut"),
+			openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+				openai.TextContentPart("and this picture?"),
+				openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "data:image/png;base64,iVBORw0KGgo="}),
+			}),
+		},
+		Temperature: openai.Float(0.2),
+		Stop:        openai.ChatCompletionNewParamsStopUnion{OfStringArray: []string{"END"}},
+	}
+	resp, err := client.Chat.Completions.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != "Bonjour from Claude" || resp.Choices[0].FinishReason != "stop" {
+		t.Fatalf("choice %+v", resp.Choices[0])
+	}
+	if resp.Usage.CompletionTokens != 6 || resp.Usage.PromptTokensDetails.CachedTokens != 10 {
+		t.Fatalf("usage %+v", resp.Usage)
+	}
+	var sent struct {
+		Model     string `json:"model"`
+		MaxTokens int    `json:"max_tokens"`
+		System    any    `json:"system"`
+		Messages  []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+		StopSequences []string `json:"stop_sequences"`
+		Temperature   float64  `json:"temperature"`
+	}
+	got := u.anthropic.LastRequest()
+	if err := json.Unmarshal(got.Body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "/v1/messages" || sent.Model != "claude-sonnet-4-5" || sent.MaxTokens != 64000 ||
+		!strings.Contains(fmt.Sprint(sent.System), "Answer in French.") || len(sent.Messages) != 3 ||
+		sent.StopSequences[0] != "END" || sent.Temperature != 0.2 {
+		t.Fatalf("provider received %s", got.Body)
+	}
+	if !strings.Contains(string(sent.Messages[2].Content), `"type":"base64"`) {
+		t.Fatalf("image not translated: %s", sent.Messages[2].Content)
+	}
+	assertUpstreamAuth(t, u.anthropic, "x-api-key", anthropicKey)
+
+	t.Run("stream", func(t *testing.T) {
+		params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+		stream := client.Chat.Completions.NewStreaming(ctx, params)
+		var acc openai.ChatCompletionAccumulator
+		for stream.Next() {
+			acc.AddChunk(stream.Current())
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if acc.Choices[0].Message.Content != "Bonjour from Claude" || acc.Choices[0].FinishReason != "stop" || acc.Usage.CompletionTokens != 6 {
+			t.Fatalf("streamed %+v usage %+v", acc.Choices[0], acc.Usage)
+		}
+	})
+
+	t.Run("tools", func(t *testing.T) {
+		u.anthropic.Set(fakeprovider.Behavior{ToolCall: &fakeprovider.ToolCall{ID: "toolu_01", Name: "get_weather", Arguments: `{"city":"Paris"}`}})
+		tp := openai.ChatCompletionNewParams{
+			Model:    "claude-sonnet-4-5",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("weather in Paris?")},
+			Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+				Name: "get_weather", Description: openai.String("Weather by city"),
+				Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+			})},
+		}
+		resp, err := client.Chat.Completions.New(ctx, tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := resp.Choices[0].Message.ToolCalls
+		if len(tc) != 1 || tc[0].ID != "toolu_01" || tc[0].Function.Name != "get_weather" ||
+			!jsonEq(tc[0].Function.Arguments, `{"city":"Paris"}`) || resp.Choices[0].FinishReason != "tool_calls" {
+			t.Fatalf("tool calls %+v finish %q", tc, resp.Choices[0].FinishReason)
+		}
+		if b := u.anthropic.LastRequest().Body; !strings.Contains(string(b), `"input_schema"`) {
+			t.Fatalf("tools not translated: %s", b)
+		}
+
+		stream := client.Chat.Completions.NewStreaming(ctx, tp)
+		var acc openai.ChatCompletionAccumulator
+		for stream.Next() {
+			acc.AddChunk(stream.Current())
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		tc = acc.Choices[0].Message.ToolCalls
+		if len(tc) != 1 || tc[0].Function.Name != "get_weather" || !jsonEq(tc[0].Function.Arguments, `{"city":"Paris"}`) ||
+			acc.Choices[0].FinishReason != "tool_calls" {
+			t.Fatalf("streamed tool calls %+v finish %q", tc, acc.Choices[0].FinishReason)
+		}
+	})
+}
+
+func jsonEq(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// TestStreamingThroughEncode checks that each event reaches the client as
+// it is produced, also when Caddy's encode handler is in the route.
+func TestStreamingThroughEncode(t *testing.T) {
+	u := startCaddy(t)
+	for _, base := range []string{gatewayURL, encodedURL} {
+		t.Run(base, func(t *testing.T) {
+			u.openai.Set(fakeprovider.Behavior{Reply: "one two three four five", ChunkDelay: 300 * time.Millisecond})
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions",
+				strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body io.Reader = resp.Body
+			if ce := resp.Header.Get("Content-Encoding"); ce == "gzip" {
+				// encode compresses the stream and flushes the compressor
+				// with every event.
+				if body, err = gzip.NewReader(resp.Body); err != nil {
+					t.Fatal(err)
+				}
+			} else if ce != "" {
+				t.Fatalf("unexpected Content-Encoding %q", ce)
+			}
+			br := bufio.NewReader(body)
+			line, err := br.ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, "data: ") {
+				t.Fatalf("first line %q, %v", line, err)
+			}
+			// The first event arrived while the provider is still streaming.
+			if u.openai.Open() != 1 {
+				t.Fatal("the first event was held back until the stream ended")
+			}
+		})
+	}
+}
+
+func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	u := startCaddy(t)
+	u.anthropic.Set(fakeprovider.Behavior{Reply: strings.Repeat("word ", 100), ChunkDelay: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	client := anthropic.NewClient(aoption.WithBaseURL(gatewayURL), aoption.WithAPIKey(clientToken), aoption.WithMaxRetries(0))
+	stream := client.Messages.NewStreaming(ctx, anthropic.MessageNewParams{
+		Model: "claude-sonnet-4-5", MaxTokens: 100,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	})
+	for i := 0; i < 3 && stream.Next(); i++ {
+	}
+	cancel()
+	stream.Close()
+	if !u.anthropic.WaitCanceled(1, 5*time.Second) {
+		t.Fatal("the upstream request was not canceled when the client left")
+	}
+}

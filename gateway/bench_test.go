@@ -1,0 +1,105 @@
+package gateway_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+)
+
+// canned is an in-memory provider transport, so the benchmarks measure the
+// gateway's own work and not a network round trip.
+type canned struct{ json, sse, anthropicJSON, anthropicSSE string }
+
+func (c canned) RoundTrip(r *http.Request) (*http.Response, error) {
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	stream := r.Header.Get("Accept") == "text/event-stream"
+	anthropic := strings.HasSuffix(r.URL.Path, "/messages")
+	body, ct := c.json, "application/json"
+	switch {
+	case stream && anthropic:
+		body, ct = c.anthropicSSE, "text/event-stream"
+	case stream:
+		body, ct = c.sse, "text/event-stream"
+	case anthropic:
+		body = c.anthropicJSON
+	}
+	return &http.Response{
+		StatusCode: 200, Header: http.Header{"Content-Type": {ct}},
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: -1, Request: r,
+	}, nil
+}
+
+func cannedResponses() canned {
+	var sse strings.Builder
+	for i := range 20 {
+		sse.WriteString(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"token` + string(rune('a'+i)) + ` "},"finish_reason":null}],"usage":null}` + "\n\n")
+	}
+	sse.WriteString(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}` + "\n\n")
+	sse.WriteString(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":20,"total_tokens":29}}` + "\n\n")
+	sse.WriteString("data: [DONE]\n\n")
+
+	var asse strings.Builder
+	asse.WriteString("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n")
+	asse.WriteString("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n")
+	for i := range 20 {
+		asse.WriteString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token" + string(rune('a'+i)) + " \"}}\n\n")
+	}
+	asse.WriteString("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
+	asse.WriteString("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":20}}\n\n")
+	asse.WriteString("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	return canned{
+		json:          `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("token ", 600) + `","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":600,"total_tokens":609}}`,
+		sse:           sse.String(),
+		anthropicJSON: `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"` + strings.Repeat("token ", 600) + `"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":600}}`,
+		anthropicSSE:  asse.String(),
+	}
+}
+
+// BenchmarkHandler measures one request through the gateway's handler
+// path (decode, route, prepare, relay) with an in-memory provider. The
+// request body is about 4 KB.
+func BenchmarkHandler(b *testing.B) {
+	rt := cannedResponses()
+	mk := func(name, typ string) provider.Provider {
+		p, err := provider.New(provider.Config{Name: name, Type: typ, BaseURL: "http://upstream.invalid/v1", APIKey: "k", Transport: rt})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	g, err := gateway.New(gateway.Config{
+		Providers: []provider.Provider{mk("openai", "openai"), mk("anthropic", "anthropic")},
+		Routes:    []route.Rule{{Pattern: "gpt-*", Targets: []route.Target{{Provider: "openai"}}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	content := strings.Repeat("lorem ipsum dolor sit amet ", 140) // ~3.8 KB
+	cases := []struct{ name, body string }{
+		{"openai", `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"openai_stream", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"anthropic_translated", `{"model":"claude-sonnet-4-5","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"anthropic_translated_stream", `{"model":"claude-sonnet-4-5","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.body)))
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(c.body))
+				w := httptest.NewRecorder()
+				g.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}

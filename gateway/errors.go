@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// kind classifies a gateway error; each surface names it in its own words.
+type kind int
+
+const (
+	kindInvalidRequest kind = iota
+	kindAuthentication
+	kindPermission
+	kindNotFound
+	kindTooLarge
+	kindRateLimit
+	kindBilling
+	kindUpstream
+	kindTimeout
+	kindInternal
+)
+
+// apiError is an error answered to the client.
+type apiError struct {
+	status  int
+	kind    kind
+	code    string // OpenAI's machine-readable code, may be empty
+	message string
+	param   string // the offending request field, may be empty
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func badRequest(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, message: msg}
+}
+
+// openAITypes and anthropicTypes name each kind as the provider does.
+var (
+	openAITypes = map[kind]string{
+		kindInvalidRequest: "invalid_request_error",
+		kindAuthentication: "authentication_error",
+		kindPermission:     "permission_error",
+		kindNotFound:       "invalid_request_error",
+		kindTooLarge:       "invalid_request_error",
+		kindRateLimit:      "rate_limit_error",
+		kindBilling:        "insufficient_quota",
+		kindUpstream:       "api_error",
+		kindTimeout:        "timeout_error",
+		kindInternal:       "api_error",
+	}
+	anthropicTypes = map[kind]string{
+		kindInvalidRequest: "invalid_request_error",
+		kindAuthentication: "authentication_error",
+		kindPermission:     "permission_error",
+		kindNotFound:       "not_found_error",
+		kindTooLarge:       "request_too_large",
+		kindRateLimit:      "rate_limit_error",
+		kindBilling:        "billing_error",
+		kindUpstream:       "api_error",
+		kindTimeout:        "timeout_error",
+		kindInternal:       "api_error",
+	}
+)
+
+// errorBody renders e in the shape of surface s.
+func errorBody(s Surface, e *apiError) []byte {
+	var v any
+	switch s {
+	case SurfaceAnthropic:
+		v = map[string]any{
+			"type":  "error",
+			"error": map[string]string{"type": anthropicTypes[e.kind], "message": e.message},
+		}
+	default: // OpenAI and Azure
+		var code, param any // null when empty, as OpenAI sends them
+		if e.code != "" {
+			code = e.code
+		}
+		if e.param != "" {
+			param = e.param
+		}
+		v = map[string]any{"error": map[string]any{
+			"message": e.message,
+			"type":    openAITypes[e.kind],
+			"param":   param,
+			"code":    code,
+		}}
+	}
+	b, _ := json.Marshal(v) // maps of strings always marshal
+	return b
+}
+
+// writeError answers e in the shape of surface s.
+func writeError(w http.ResponseWriter, s Surface, e *apiError) {
+	writeJSON(w, e.status, errorBody(s, e))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,144 @@
+// Package gateway is the engine of the LLM gateway: the inbound API
+// surfaces (OpenAI, Azure OpenAI, Anthropic), the request pipeline, and the
+// relay of answers and streams back to the client. It has no Caddy import;
+// the caddymodule package wires it into Caddy.
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+)
+
+// DefaultMaxRequestBody is the request body limit when Config names none.
+// It leaves room for a few inline images.
+const DefaultMaxRequestBody = 8 << 20
+
+// Config configures a Gateway.
+type Config struct {
+	// Providers are the upstreams, in configuration order (which decides
+	// the family defaults: the first openai or azure provider serves gpt-*).
+	Providers []provider.Provider
+	// Routes send model globs to providers; the first match wins.
+	Routes []route.Rule
+	// Aliases rename models before routing.
+	Aliases map[string]string
+	// MaxRequestBody bounds a request body in bytes; larger ones get 413.
+	// Default DefaultMaxRequestBody.
+	MaxRequestBody int64
+	// Logger receives the gateway's logs. Default: no logs.
+	Logger *zap.Logger
+}
+
+// Gateway serves the inbound API surfaces. It is an http.Handler and safe
+// for concurrent use.
+type Gateway struct {
+	maxBody   int64
+	log       *zap.Logger
+	router    *route.Router
+	providers map[string]provider.Provider
+	models    []route.Model
+	mux       *http.ServeMux
+	postPaths []string
+}
+
+// New builds a Gateway from cfg.
+func New(cfg Config) (*Gateway, error) {
+	g := &Gateway{
+		maxBody:   cfg.MaxRequestBody,
+		log:       cfg.Logger,
+		providers: make(map[string]provider.Provider, len(cfg.Providers)),
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = DefaultMaxRequestBody
+	}
+	if g.log == nil {
+		g.log = zap.NewNop()
+	}
+	infos := make([]route.ProviderInfo, 0, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		if _, dup := g.providers[p.Name()]; dup {
+			return nil, fmt.Errorf("provider %q is defined twice", p.Name())
+		}
+		g.providers[p.Name()] = p
+		infos = append(infos, route.ProviderInfo{Name: p.Name(), Type: p.Type(), Models: p.Models()})
+	}
+	rules := slices.Clone(cfg.Routes)
+	r, err := route.New(infos, rules, cfg.Aliases)
+	if err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	g.router = r
+	aliases := make([]string, 0, len(cfg.Aliases))
+	for a := range cfg.Aliases {
+		aliases = append(aliases, a)
+	}
+	slices.Sort(aliases)
+	g.models = r.Models(infos, rules, aliases)
+	g.mux = http.NewServeMux()
+	g.routes(g.mux)
+	g.postPaths = []string{"/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/messages",
+		"/v1/messages/count_tokens", "/openai/chat/completions", "/openai/embeddings", "/openai/responses",
+		"/openai/v1/chat/completions", "/openai/v1/embeddings", "/openai/v1/responses"}
+	return g, nil
+}
+
+// ServeHTTP serves one request of any surface.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mux.ServeHTTP(w, r)
+}
+
+// serveModels answers the model list in OpenAI's list shape.
+func (g *Gateway) serveModels(s Surface) http.HandlerFunc {
+	type model struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	data := make([]model, 0, len(g.models))
+	for _, m := range g.models {
+		data = append(data, model{ID: m.ID, Object: "model", OwnedBy: m.Provider})
+	}
+	body, _ := json.Marshal(map[string]any{"object": "list", "data": data})
+	return func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body) }
+}
+
+// serveModel answers one model of the list, or 404.
+func (g *Gateway) serveModel(s Surface) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("model")
+		for _, m := range g.models {
+			if m.ID == id {
+				body, _ := json.Marshal(map[string]any{"id": m.ID, "object": "model", "created": 0, "owned_by": m.Provider})
+				writeJSON(w, http.StatusOK, body)
+				return
+			}
+		}
+		writeError(w, s, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "model_not_found",
+			message: fmt.Sprintf("The model `%s` does not exist or is not served by this gateway.", id)})
+	}
+}
+
+// validModel rejects model names no provider could have: empty, too long,
+// or with control characters.
+func validModel(m string) error {
+	if m == "" {
+		return errors.New("you must provide a model parameter")
+	}
+	if len(m) > 256 {
+		return errors.New("model name is longer than 256 bytes")
+	}
+	if strings.ContainsFunc(m, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return errors.New("model name contains a control character")
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
+)
+
+// exchange is the state of one request as it moves through the pipeline.
+type exchange struct {
+	ep    endpoint
+	start time.Time
+
+	body   *reqjson.Object // the client's request body
+	model  string          // the model the client asked for
+	stream bool
+
+	provider provider.Provider
+	upstream string // the upstream model
+	mode     mode
+	// clientUsage: the client asked for the usage chunk of an OpenAI
+	// stream; when false the gateway asked for it and removes it.
+	clientUsage bool
+
+	status int // the status answered to the client, once known
+}
+
+// mode is how a request reaches its provider.
+type mode int
+
+const (
+	// passthrough: same dialect; the body is forwarded as sent, with at
+	// most the model and stream_options fields edited.
+	passthrough mode = iota
+	// chatToMessages: an OpenAI chat completion served by the Anthropic
+	// Messages API, translated both ways.
+	chatToMessages
+)
+
+// serve runs one request through the pipeline:
+//
+//	decode → route → prepare (translate) → send → relay (whole or streamed)
+//
+// Every stage that fails answers in the surface's error shape.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
+	x := &exchange{ep: ep, start: time.Now()}
+	defer g.finish(x)
+
+	if err := g.decode(x, w, r); err != nil {
+		g.fail(w, x, err)
+		return
+	}
+	if err := g.route(x); err != nil {
+		g.fail(w, x, err)
+		return
+	}
+	call, err := g.prepare(x, r)
+	if err != nil {
+		g.fail(w, x, err)
+		return
+	}
+	resp, err := x.provider.Send(r.Context(), call)
+	if err != nil {
+		g.fail(w, x, g.sendError(x, r.Context(), err))
+		return
+	}
+	defer resp.Body.Close()
+	g.relay(w, r, x, resp)
+}
+
+// decode reads and checks the request body.
+func (g *Gateway) decode(x *exchange, w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength > g.maxBody {
+		return tooLarge(g.maxBody)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(g.maxBody)
+		}
+		return badRequest("reading the request body: " + err.Error())
+	}
+	if x.body, err = reqjson.Parse(raw); err != nil {
+		return badRequest(err.Error())
+	}
+	if x.ep.deployment {
+		x.model = r.PathValue("deployment")
+	} else {
+		m, _, err := x.body.String("model")
+		if err != nil {
+			return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "model", message: err.Error()}
+		}
+		x.model = m
+	}
+	if err := validModel(x.model); err != nil {
+		return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "model", message: err.Error()}
+	}
+	if x.stream, _, err = x.body.Bool("stream"); err != nil {
+		return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "stream", message: err.Error()}
+	}
+	return nil
+}
+
+func tooLarge(limit int64) *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge, kind: kindTooLarge, code: "request_too_large",
+		message: fmt.Sprintf("request body is larger than the gateway's limit of %d bytes", limit)}
+}
+
+// route picks the provider and upstream model, and how to reach them.
+func (g *Gateway) route(x *exchange) error {
+	res, ok := g.router.Resolve(x.model)
+	if !ok {
+		return &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "model_not_found", param: "model",
+			message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway.", x.model)}
+	}
+	x.provider = g.providers[res.Provider]
+	x.upstream = res.Model
+	p := x.provider
+	switch {
+	case p.Dialect() == x.ep.surface.dialect() && p.Supports(x.ep.op):
+		x.mode = passthrough
+	case x.ep.op == provider.OpChatCompletions && p.Dialect() == provider.DialectAnthropic:
+		x.mode = chatToMessages
+	default:
+		return badRequest(fmt.Sprintf("model %q is served by provider %q (%s), which cannot answer %s requests of the %s API",
+			x.model, p.Name(), p.Type(), x.ep.op, x.ep.surface))
+	}
+	return nil
+}
+
+// prepare builds the upstream call: the body in the provider's dialect and
+// the client headers allowed through.
+func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) {
+	c := &provider.Call{Op: x.ep.op, Model: x.upstream, Stream: x.stream, Header: http.Header{}}
+	switch x.mode {
+	case chatToMessages:
+		c.Op = provider.OpMessages
+		body, err := translate.ChatToMessagesRequest(x.body.Bytes(), x.upstream, provider.MaxOutputTokens(x.upstream))
+		if err != nil {
+			var te *translate.Error
+			if errors.As(err, &te) {
+				return nil, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: te.Param, message: te.Message}
+			}
+			return nil, fmt.Errorf("translating the request: %w", err)
+		}
+		c.Body = body
+		return c, nil
+	}
+	if m, _, _ := x.body.String("model"); m != x.upstream {
+		x.body.SetString("model", x.upstream)
+	}
+	if x.stream && x.ep.op == provider.OpChatCompletions {
+		if err := askForUsage(x); err != nil {
+			return nil, err
+		}
+	}
+	c.Body = x.body.Bytes()
+	for _, h := range forwardHeaders[x.ep.surface.dialect()] {
+		if v := r.Header.Values(h); len(v) > 0 {
+			c.Header[h] = v
+		}
+	}
+	return c, nil
+}
+
+// forwardHeaders are the client headers passed to a same-dialect provider:
+// protocol feature switches, never credentials.
+var forwardHeaders = map[provider.Dialect][]string{
+	provider.DialectOpenAI:    {"Openai-Beta"},
+	provider.DialectAnthropic: {"Anthropic-Version", "Anthropic-Beta"},
+}
+
+// askForUsage makes an OpenAI chat stream end with a usage chunk, noting
+// whether the client asked for it itself.
+func askForUsage(x *exchange) error {
+	raw, ok := x.body.Raw("stream_options")
+	if !ok || string(raw) == "null" {
+		x.body.Set("stream_options", []byte(`{"include_usage":true}`))
+		return nil
+	}
+	so, err := reqjson.Parse(raw)
+	if err != nil {
+		return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "stream_options",
+			message: "stream_options: " + err.Error()}
+	}
+	include, _, err := so.Bool("include_usage")
+	if err != nil {
+		return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "stream_options.include_usage",
+			message: err.Error()}
+	}
+	x.clientUsage = include
+	if !include {
+		so.Set("include_usage", []byte("true"))
+		x.body.Set("stream_options", so.Bytes())
+	}
+	return nil
+}
+
+// sendError classifies a failure to get response headers from a provider.
+func (g *Gateway) sendError(x *exchange, ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errClientGone
+	}
+	g.log.Warn("provider request failed", zap.String("provider", x.provider.Name()), zap.Error(err))
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &apiError{status: http.StatusGatewayTimeout, kind: kindTimeout, code: "upstream_timeout",
+			message: fmt.Sprintf("provider %q did not answer in time", x.provider.Name())}
+	}
+	return &apiError{status: http.StatusBadGateway, kind: kindUpstream, code: "upstream_unreachable",
+		message: fmt.Sprintf("provider %q is unreachable", x.provider.Name())}
+}
+
+// errClientGone means the client went away; nothing can be answered.
+var errClientGone = errors.New("client disconnected")
+
+// fail answers err to the client in the surface's error shape.
+func (g *Gateway) fail(w http.ResponseWriter, x *exchange, err error) {
+	if errors.Is(err, errClientGone) {
+		x.status = statusClientClosed
+		return
+	}
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		g.log.Error("request failed", zap.Error(err))
+		ae = &apiError{status: http.StatusInternalServerError, kind: kindInternal, message: "internal gateway error"}
+	}
+	x.status = ae.status
+	writeError(w, x.ep.surface, ae)
+}
+
+// statusClientClosed records a request whose client left before an answer
+// (nginx's convention).
+const statusClientClosed = 499
+
+// finish logs the request. Later stages (metering, audit) hook in here.
+func (g *Gateway) finish(x *exchange) {
+	if ce := g.log.Check(zapcore.DebugLevel, "llm request"); ce != nil {
+		fields := []zap.Field{
+			zap.String("surface", string(x.ep.surface)),
+			zap.String("operation", string(x.ep.op)),
+			zap.String("model", x.model),
+			zap.Bool("stream", x.stream),
+			zap.Int("status", x.status),
+			zap.Duration("duration", time.Since(x.start)),
+		}
+		if x.provider != nil {
+			fields = append(fields, zap.String("provider", x.provider.Name()), zap.String("upstream_model", x.upstream))
+		}
+		ce.Write(fields...)
+	}
+}

@@ -1,0 +1,317 @@
+// Package provider holds the upstream side of the gateway: the Provider
+// interface every LLM provider adapter implements, and the adapters for
+// OpenAI, OpenAI-compatible servers, Azure OpenAI and Anthropic.
+//
+// An adapter knows where an operation lives on its provider (URL, path,
+// query), how to authenticate, and which client headers it may pass on. It
+// does not translate bodies: the gateway hands it a body already in the
+// provider's dialect.
+package provider
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Dialect is a wire protocol: the shape of request and response bodies.
+type Dialect string
+
+// The dialects the gateway speaks.
+const (
+	DialectOpenAI    Dialect = "openai"
+	DialectAnthropic Dialect = "anthropic"
+	DialectGemini    Dialect = "gemini"
+)
+
+// Operation is what a request asks a provider to do, independent of the
+// dialect it is expressed in.
+type Operation string
+
+// The operations the gateway proxies.
+const (
+	OpChatCompletions Operation = "chat_completions"
+	OpResponses       Operation = "responses"
+	OpEmbeddings      Operation = "embeddings"
+	OpMessages        Operation = "messages"
+	OpCountTokens     Operation = "count_tokens"
+)
+
+// Call is one upstream request.
+type Call struct {
+	// Op is the operation; the provider must support it natively.
+	Op Operation
+	// Model is the upstream model (for Azure, the deployment name).
+	Model string
+	// Body is the request body, in the provider's dialect, already naming
+	// Model where the dialect carries the model in the body.
+	Body []byte
+	// Stream says whether a server-sent event stream is expected.
+	Stream bool
+	// Header holds client headers that the gateway allows through (protocol
+	// feature flags such as anthropic-beta). Credentials never appear here.
+	Header http.Header
+}
+
+// Provider is an LLM provider the gateway can send requests to.
+type Provider interface {
+	// Name is the name the configuration gives the provider.
+	Name() string
+	// Type is the adapter type: openai, openai_compatible, azure, anthropic…
+	Type() string
+	// Dialect is the wire protocol the provider speaks.
+	Dialect() Dialect
+	// Supports reports whether the provider serves op natively.
+	Supports(op Operation) bool
+	// Models lists the models the configuration says the provider serves.
+	Models() []string
+	// Send sends c upstream. The response body is closed by the caller. A
+	// stall longer than the provider's idle timeout while reading the body
+	// fails the read with ErrIdleTimeout.
+	Send(ctx context.Context, c *Call) (*http.Response, error)
+}
+
+// ErrIdleTimeout is the cause of a response body read that failed because
+// the provider sent nothing for longer than the idle timeout.
+var ErrIdleTimeout = errors.New("provider sent nothing within the idle timeout")
+
+// Config is what every adapter is configured with.
+type Config struct {
+	// Name identifies the provider in routes and logs.
+	Name string
+	// Type selects the adapter.
+	Type string
+	// BaseURL is the provider's base URL, as its official SDK takes it.
+	// Empty selects the adapter's default (none for openai_compatible and
+	// azure).
+	BaseURL string
+	// APIKey is the credential sent upstream. Empty sends none.
+	APIKey string
+	// APIVersion is Azure's api-version query value (default 2024-10-21, or
+	// "v1" for the v1 API paths) or Anthropic's anthropic-version header
+	// (default 2023-06-01).
+	APIVersion string
+	// Models is what /v1/models lists for this provider.
+	Models []string
+	// DialTimeout bounds connecting to the provider. Default 10s.
+	DialTimeout time.Duration
+	// HeaderTimeout bounds the wait for response headers after the request
+	// is sent. Non-streaming answers arrive whole, so this must cover the
+	// longest generation. Default 10m.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds a pause while reading the response body, such as
+	// between two events of a stream. Default 5m.
+	IdleTimeout time.Duration
+	// Transport overrides the HTTP transport (tests). Default: a transport
+	// built from the timeouts above.
+	Transport http.RoundTripper
+}
+
+// Default timeouts.
+const (
+	DefaultDialTimeout   = 10 * time.Second
+	DefaultHeaderTimeout = 10 * time.Minute
+	DefaultIdleTimeout   = 5 * time.Minute
+)
+
+// New builds the adapter for cfg.Type.
+func New(cfg Config) (Provider, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("provider has no name")
+	}
+	switch cfg.Type {
+	case "openai", "openai_compatible":
+		return newOpenAI(cfg)
+	case "azure":
+		return newAzure(cfg)
+	case "anthropic":
+		return newAnthropic(cfg)
+	case "":
+		return nil, fmt.Errorf("provider %q: no type", cfg.Name)
+	default:
+		return nil, fmt.Errorf("provider %q: unknown type %q (want openai, openai_compatible, azure or anthropic)", cfg.Name, cfg.Type)
+	}
+}
+
+// Types lists the adapter types New accepts.
+func Types() []string { return []string{"openai", "openai_compatible", "azure", "anthropic"} }
+
+// base holds what every adapter shares.
+type base struct {
+	cfg     Config
+	baseURL *url.URL
+	client  *http.Client
+}
+
+func newBase(cfg Config, defaultURL string) (base, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = defaultURL
+	}
+	if cfg.BaseURL == "" {
+		return base{}, fmt.Errorf("provider %q (%s): base_url is required", cfg.Name, cfg.Type)
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil {
+		return base{}, fmt.Errorf("provider %q: invalid base_url: %w", cfg.Name, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return base{}, fmt.Errorf("provider %q: base_url %q must be an absolute http or https URL", cfg.Name, cfg.BaseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return base{}, fmt.Errorf("provider %q: base_url must not carry a query, fragment or credentials", cfg.Name)
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		rt = newTransport(cfg)
+	}
+	return base{
+		cfg:     cfg,
+		baseURL: u,
+		// Redirects are not followed: a provider API never redirects, and
+		// following one could carry the key to another host.
+		client: &http.Client{
+			Transport: rt,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}, nil
+}
+
+func newTransport(cfg Config) *http.Transport {
+	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   cfg.DialTimeout,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: cfg.HeaderTimeout,
+	}
+}
+
+func (b *base) Name() string     { return b.cfg.Name }
+func (b *base) Type() string     { return b.cfg.Type }
+func (b *base) Models() []string { return b.cfg.Models }
+
+// endpoint joins the base URL path with elems, each already escaped.
+func (b *base) endpoint(query url.Values, elems ...string) *url.URL {
+	u := *b.baseURL
+	rawPath := u.EscapedPath() + strings.Join(elems, "")
+	u.Path, _ = url.PathUnescape(rawPath)
+	u.RawPath = rawPath
+	if query != nil {
+		u.RawQuery = query.Encode()
+	}
+	return &u
+}
+
+// segment escapes a model or deployment name as exactly one path segment.
+// Names that a server could read as more than one segment, or as a step up
+// the path, are refused.
+func segment(name string) (string, error) {
+	if name == "" || name == "." || name == ".." {
+		return "", fmt.Errorf("model name %q cannot be used in a URL path", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return "", errors.New("model name contains a control character")
+		}
+	}
+	return url.PathEscape(name), nil
+}
+
+// send builds and sends the request, setting auth and forwarded headers.
+func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(http.Header)) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(c.Body))
+	if err != nil {
+		cancel(nil)
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	req.URL = u // keep RawPath exactly as built
+	for k, vs := range c.Header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.Stream {
+		req.Header.Set("Accept", "text/event-stream")
+		// A compressed stream may be held back by the decompressor.
+		req.Header.Set("Accept-Encoding", "identity")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	req.Header.Set("User-Agent", "caddy-llm-gateway")
+	auth(req.Header)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		cancel(nil)
+		return nil, redactURL(err)
+	}
+	resp.Body = newIdleBody(ctx, resp.Body, b.cfg.IdleTimeout, cancel)
+	return resp, nil
+}
+
+// redactURL drops the URL from a client error: it may carry an api-version
+// or other details that do not belong in a message to the client, and a
+// future adapter may put credentials there.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s request: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// idleBody fails a read, and cancels the request, when the provider sends
+// nothing for longer than timeout.
+type idleBody struct {
+	body    io.ReadCloser
+	ctx     context.Context
+	timeout time.Duration
+	timer   *time.Timer
+	cancel  context.CancelCauseFunc
+}
+
+func newIdleBody(ctx context.Context, body io.ReadCloser, timeout time.Duration, cancel context.CancelCauseFunc) *idleBody {
+	ib := &idleBody{body: body, ctx: ctx, timeout: timeout, cancel: cancel}
+	ib.timer = time.AfterFunc(timeout, func() { cancel(ErrIdleTimeout) })
+	return ib
+}
+
+func (ib *idleBody) Read(p []byte) (int, error) {
+	n, err := ib.body.Read(p)
+	if n > 0 {
+		ib.timer.Reset(ib.timeout)
+	}
+	if err != nil && err != io.EOF && errors.Is(context.Cause(ib.ctx), ErrIdleTimeout) {
+		err = ErrIdleTimeout
+	}
+	return n, err
+}
+
+func (ib *idleBody) Close() error {
+	ib.timer.Stop()
+	err := ib.body.Close()
+	ib.cancel(nil)
+	return err
+}

@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
+)
+
+// responseHeaders are the provider response headers passed to the client.
+var responseHeaders = []string{"Retry-After", "Retry-After-Ms", "X-Request-Id", "Request-Id", "Openai-Processing-Ms"}
+
+// maxErrorBody bounds how much of a provider's error body is read.
+const maxErrorBody = 64 << 10
+
+// maxTranslatedBody bounds a non-streaming answer that must be translated
+// (and so held in memory whole).
+const maxTranslatedBody = 64 << 20
+
+// relay sends the provider's answer to the client.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, x *exchange, resp *http.Response) {
+	for _, h := range responseHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			w.Header()[h] = v
+		}
+	}
+	switch {
+	case resp.StatusCode >= 400:
+		g.relayError(w, x, resp)
+	case x.stream && isEventStream(resp.Header):
+		g.relayStream(w, r, x, resp)
+	default:
+		g.relayWhole(w, x, resp)
+	}
+}
+
+func isEventStream(h http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mt == "text/event-stream"
+}
+
+// relayError answers a provider error with the provider's status and its
+// body in the surface's shape.
+func (g *Gateway) relayError(w http.ResponseWriter, x *exchange, resp *http.Response) {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	x.status = resp.StatusCode
+	pd, sd := x.provider.Dialect(), x.ep.surface.dialect()
+	switch {
+	case pd == sd && isErrorShape(sd, body):
+		writeJSON(w, resp.StatusCode, body)
+	case pd == provider.DialectAnthropic && sd == provider.DialectOpenAI:
+		writeJSON(w, resp.StatusCode, translate.MessagesErrorToChat(resp.StatusCode, body))
+	default:
+		writeError(w, x.ep.surface, upstreamError(x, resp.StatusCode, body))
+	}
+}
+
+// isErrorShape reports whether body is an error in dialect d's shape.
+func isErrorShape(d provider.Dialect, body []byte) bool {
+	var v struct {
+		Type  string          `json:"type"`
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &v) != nil || len(v.Error) == 0 || v.Error[0] != '{' {
+		return false
+	}
+	return d != provider.DialectAnthropic || v.Type == "error"
+}
+
+// upstreamError wraps a provider error body the surface cannot take as is.
+func upstreamError(x *exchange, status int, body []byte) *apiError {
+	msg := string(bytes.TrimSpace(body))
+	if len(msg) > 1024 {
+		msg = msg[:1024] + "…"
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	k := kindUpstream
+	switch {
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		k = kindInvalidRequest
+	case status == http.StatusUnauthorized:
+		k = kindAuthentication
+	case status == http.StatusForbidden:
+		k = kindPermission
+	case status == http.StatusNotFound:
+		k = kindNotFound
+	case status == http.StatusTooManyRequests:
+		k = kindRateLimit
+	}
+	return &apiError{status: status, kind: k, message: fmt.Sprintf("provider %q answered %d: %s", x.provider.Name(), status, msg)}
+}
+
+// relayWhole relays a non-streaming answer.
+func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Response) {
+	x.status = resp.StatusCode
+	if x.mode == passthrough {
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		if resp.ContentLength >= 0 {
+			w.Header().Set("Content-Length", fmt.Sprint(resp.ContentLength))
+		}
+		w.WriteHeader(resp.StatusCode)
+		if _, err := io.Copy(w, resp.Body); err != nil {
+			g.log.Debug("relaying answer", zap.Error(err))
+		}
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTranslatedBody))
+	if err != nil {
+		g.fail(w, x, g.readError(x, err))
+		return
+	}
+	out, err := translate.MessagesToChatResponse(body, time.Now().Unix())
+	if err != nil {
+		g.log.Warn("untranslatable provider answer", zap.String("provider", x.provider.Name()), zap.Error(err))
+		g.fail(w, x, &apiError{status: http.StatusBadGateway, kind: kindUpstream,
+			message: fmt.Sprintf("provider %q sent an answer the gateway could not read", x.provider.Name())})
+		return
+	}
+	writeJSON(w, resp.StatusCode, out)
+}
+
+// readError classifies a failure while reading a provider's body.
+func (g *Gateway) readError(x *exchange, err error) error {
+	if errors.Is(err, provider.ErrIdleTimeout) {
+		return &apiError{status: http.StatusGatewayTimeout, kind: kindTimeout, code: "upstream_timeout",
+			message: fmt.Sprintf("provider %q stopped sending", x.provider.Name())}
+	}
+	return &apiError{status: http.StatusBadGateway, kind: kindUpstream,
+		message: fmt.Sprintf("reading the answer of provider %q failed", x.provider.Name())}
+}

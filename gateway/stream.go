@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/sse"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
+)
+
+// relayStream relays a server-sent event stream event by event. Each event
+// is flushed as soon as the gateway has caught up with what the provider
+// sent. A stream that ends without its terminal event ends with an explicit
+// error event, never a clean-looking end.
+func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, resp *http.Response) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Del("Content-Length")
+	x.status = http.StatusOK
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		return // the client is gone
+	}
+
+	rd := sse.NewReader(resp.Body)
+	var conv *translate.ChatStream
+	if x.mode == chatToMessages {
+		conv = translate.NewChatStream(time.Now().Unix(), x.clientUsage || wantsUsage(x))
+	}
+	var out []byte
+	finished := false
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if err == io.EOF && finished {
+				return
+			}
+			if r.Context().Err() != nil {
+				return // the client left; the upstream request is canceled with it
+			}
+			g.log.Warn("provider stream broke", zap.String("provider", x.provider.Name()), zap.Error(err))
+			w.Write(streamErrorEvent(x, streamBreakMessage(x, err)))
+			rc.Flush()
+			return
+		}
+		out = out[:0]
+		switch {
+		case conv != nil:
+			chunks, err := conv.Event(ev.Name, ev.Data)
+			for _, c := range chunks {
+				out = sse.AppendEvent(out, "", c)
+			}
+			var ue *translate.UpstreamError
+			if errors.As(err, &ue) {
+				out = append(out, streamErrorEvent(x, ue.Message)...)
+				w.Write(out)
+				rc.Flush()
+				return
+			}
+			if conv.Done() && !finished {
+				finished = true
+				out = sse.AppendEvent(out, "", sse.Done)
+			}
+		case x.provider.Dialect() == provider.DialectOpenAI && x.ep.op == provider.OpChatCompletions:
+			if bytes.Equal(ev.Data, sse.Done) {
+				finished = true
+			} else if !x.clientUsage && isUsageChunk(ev.Data) {
+				continue // the gateway asked for it; the client did not
+			}
+			out = append(out, ev.Raw...)
+		default: // Responses API and Anthropic Messages, relayed as sent
+			if terminalEvents[ev.Name] {
+				finished = true
+			}
+			out = append(out, ev.Raw...)
+		}
+		if _, err := w.Write(out); err != nil {
+			return
+		}
+		if !rd.Buffered() {
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// wantsUsage is for translated streams: whether the client's request asked
+// for the usage chunk.
+func wantsUsage(x *exchange) bool {
+	raw, ok := x.body.Raw("stream_options")
+	if !ok {
+		return false
+	}
+	var so struct {
+		IncludeUsage bool `json:"include_usage"`
+	}
+	return json.Unmarshal(raw, &so) == nil && so.IncludeUsage
+}
+
+// terminalEvents end a Responses API or Anthropic stream.
+var terminalEvents = map[string]bool{
+	"response.completed":  true,
+	"response.failed":     true,
+	"response.incomplete": true,
+	"message_stop":        true,
+	"error":               true,
+}
+
+// isUsageChunk reports whether an OpenAI chunk is the usage chunk that
+// stream_options.include_usage adds: no choices, usage set.
+func isUsageChunk(data []byte) bool {
+	// Every chunk of such a stream carries "usage"; only the last has a
+	// value. Skip the decode for the common `"usage":null` chunks.
+	i := bytes.Index(data, []byte(`"usage"`))
+	if i < 0 || bytes.HasPrefix(data[i+len(`"usage"`):], []byte(`:null`)) {
+		return false
+	}
+	var c struct {
+		Choices []json.RawMessage `json:"choices"`
+		Usage   json.RawMessage   `json:"usage"`
+	}
+	if json.Unmarshal(data, &c) != nil {
+		return false
+	}
+	return len(c.Choices) == 0 && len(c.Usage) > 0 && string(c.Usage) != "null"
+}
+
+func streamBreakMessage(x *exchange, err error) string {
+	if errors.Is(err, provider.ErrIdleTimeout) {
+		return "provider " + strconv.Quote(x.provider.Name()) + " stopped sending mid-stream"
+	}
+	return "the stream from provider " + strconv.Quote(x.provider.Name()) + " ended before it was complete"
+}
+
+// streamErrorEvent is an error event in the surface's stream dialect.
+func streamErrorEvent(x *exchange, msg string) []byte {
+	switch {
+	case x.ep.surface == SurfaceAnthropic:
+		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": "api_error", "message": msg}})
+		return sse.AppendEvent(nil, "error", b)
+	case x.ep.op == provider.OpResponses:
+		b, _ := json.Marshal(map[string]any{"type": "error", "code": "stream_interrupted", "message": msg, "param": nil, "sequence_number": 0})
+		return sse.AppendEvent(nil, "error", b)
+	default:
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "api_error", "param": nil, "code": "stream_interrupted"}})
+		return sse.AppendEvent(nil, "", b)
+	}
+}
