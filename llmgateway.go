@@ -5,6 +5,7 @@
 package llmgateway
 
 import (
-	// The Caddy modules of the gateway.
+	// The Caddy modules of the gateway and its CLI commands.
+	_ "github.com/caddy-llm-gateway/caddy-llm-gateway/admin"
 	_ "github.com/caddy-llm-gateway/caddy-llm-gateway/caddymodule"
 )

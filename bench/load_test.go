@@ -134,8 +134,11 @@ func TestLoadCompare(t *testing.T) {
 				path := filepath.Join(pprofDir, fmt.Sprintf("caddy-%s-%d.pprof", sc.File(), round+1))
 				go func() { prof <- cd.cpuProfile(path, cfg.Duration) }()
 			}
+			mem0 := cd.memStats()
 			conns0, caddy0, self0, sys0 := up.conns.Load(), cd.cpuTime(), selfCPU(), systemCPU()
 			res := runLoad(client, sc, key, cfg.Concurrency, cfg.Duration)
+			mem1 := cd.memStats()
+			res.CaddyAllocBytes, res.CaddyMallocs = mem1.bytes-mem0.bytes, mem1.mallocs-mem0.mallocs
 			res.CaddyCPU = cd.cpuTime() - caddy0
 			res.TestCPU = selfCPU() - self0
 			res.SystemCPU = systemCPU() - sys0
@@ -249,6 +252,9 @@ type loadResult struct {
 	TestCPU       time.Duration // of this process: load generator and upstream
 	SystemCPU     time.Duration // of the whole machine, all processes
 	UpstreamConns int64         // connections the upstream accepted while measuring
+	// Heap bytes and objects Caddy allocated while measuring (from the Go
+	// metrics on its admin endpoint; 0 when unavailable).
+	CaddyAllocBytes, CaddyMallocs float64
 
 	lat, ttfb []time.Duration
 }
@@ -276,6 +282,8 @@ func (r *loadResult) merge(o *loadResult) {
 	r.TestCPU += o.TestCPU
 	r.SystemCPU += o.SystemCPU
 	r.UpstreamConns += o.UpstreamConns
+	r.CaddyAllocBytes += o.CaddyAllocBytes
+	r.CaddyMallocs += o.CaddyMallocs
 	r.lat = append(r.lat, o.lat...)
 	r.ttfb = append(r.ttfb, o.ttfb...)
 }
@@ -430,8 +438,8 @@ func markdownReport(cfg loadConfig, results []*loadResult) string {
 		"load average before %s, after %s.\n\n",
 		cfg.CaddyVersion, built, runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.LoadBefore, cfg.LoadAfter)
 
-	b.WriteString("| scenario | req/s | p50 | p90 | p99 | TTFB p50 | TTFB p90 | TTFB p99 | Caddy CPU/req | CPUs used: Caddy / test / other | upstream conns opened | errors |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | req/s | p50 | p90 | p99 | TTFB p50 | TTFB p90 | TTFB p99 | Caddy CPU/req | Caddy heap alloc/req | CPUs used: Caddy / test / other | upstream conns opened | errors |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		ttfb := [3]string{"–", "–", "–"}
 		if r.Stream {
@@ -442,9 +450,13 @@ func markdownReport(cfg loadConfig, results []*loadResult) string {
 			other := max(r.SystemCPU-r.CaddyCPU-r.TestCPU, 0)
 			cpus = fmt.Sprintf("%.2f / %.2f / %.2f", r.cores(r.CaddyCPU), r.cores(r.TestCPU), r.cores(other))
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f µs | %s | %d | %d |\n",
+		alloc := "–"
+		if r.CaddyMallocs > 0 && r.Requests > 0 {
+			alloc = fmt.Sprintf("%.1f KB in %.0f objects", r.CaddyAllocBytes/float64(r.Requests)/1024, r.CaddyMallocs/float64(r.Requests))
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f µs | %s | %s | %d | %d |\n",
 			r.Name(), r.RPS(), ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99),
-			ttfb[0], ttfb[1], ttfb[2], float64(r.cpuPerRequest())/float64(time.Microsecond), cpus, r.UpstreamConns, r.Errors)
+			ttfb[0], ttfb[1], ttfb[2], float64(r.cpuPerRequest())/float64(time.Microsecond), alloc, cpus, r.UpstreamConns, r.Errors)
 	}
 
 	b.WriteString("\n| mode | throughput llm_gateway / reverse_proxy | target ≥ 0.80 | added p99 (llm_gateway − reverse_proxy) | target < 1 ms | added p50 | added TTFB p99 | Caddy CPU/req llm_gateway / reverse_proxy |\n")
@@ -633,6 +645,36 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+type memStats struct{ bytes, mallocs float64 }
+
+// memStats reads Caddy's cumulative heap allocation counters from the Go
+// metrics on its admin endpoint (zero when unavailable).
+func (c *caddyProc) memStats() memStats {
+	var m memStats
+	resp, err := http.Get(c.adminURL + "/metrics")
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return m
+	}
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "go_memstats_alloc_bytes_total":
+			m.bytes, _ = strconv.ParseFloat(value, 64)
+		case "go_memstats_mallocs_total":
+			m.mallocs, _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return m
 }
 
 // cpuProfile saves a CPU profile of Caddy over the next d (minus a little,

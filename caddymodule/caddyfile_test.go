@@ -75,3 +75,27 @@ func TestCaddyfileMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleCaddyfile checks that Caddyfile.example adapts and validates,
+// as `caddy adapt --config Caddyfile.example --validate` does, and keeps
+// provider keys as placeholders in the JSON.
+func TestExampleCaddyfile(t *testing.T) {
+	data, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENAI_API_KEY", "sk-example-should-not-appear-in-json")
+	out, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": "Caddyfile.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		t.Errorf("warning: %s", w.String())
+	}
+	if strings.Contains(string(out), "sk-example-should-not-appear-in-json") || !strings.Contains(string(out), "{env.OPENAI_API_KEY}") {
+		t.Fatal("the adapted JSON does not keep the key as a placeholder")
+	}
+	if err := caddytestValidate(out); err != nil {
+		t.Fatal(err)
+	}
+}

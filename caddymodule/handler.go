@@ -72,7 +72,8 @@ type Handler struct {
 	// Default 8 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
-	gw *gateway.Gateway
+	gw  *gateway.Gateway
+	app *App
 }
 
 // Route sends the models that match a glob to one or more targets.
@@ -112,6 +113,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // nothing and starts nothing, so `caddy validate` and reloads are cheap.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	logger := ctx.Logger()
+	appMod, err := ctx.App("llm_gateway")
+	if err != nil {
+		return fmt.Errorf("loading the llm_gateway app: %w", err)
+	}
+	h.app = appMod.(*App)
 	mods, err := ctx.LoadModule(h, "ProvidersRaw")
 	if err != nil {
 		return fmt.Errorf("loading providers: %w", err)
@@ -138,6 +144,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Aliases:        h.Aliases,
 		MaxRequestBody: h.MaxRequestBody,
 		Logger:         logger,
+		Auth:           h.app.st.verifier,
+		Keys:           h.app.st,
 	})
 	if err != nil {
 		return err
@@ -147,8 +155,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// ServeHTTP answers the request; it never calls next.
+// ServeHTTP answers the request; it never calls next. The request holds
+// the storage open until it has settled, even across a config reload.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	h.app.inflight.enter()
+	defer h.app.inflight.leave()
 	h.gw.ServeHTTP(w, r)
 	return nil
 }

@@ -30,14 +30,63 @@ const (
 	openAIKey    = "sk-upstream-openai-it-0123456789"
 	azureKey     = "azure-upstream-key-it-0123456789"
 	anthropicKey = "sk-ant-upstream-it-0123456789"
-	clientToken  = "llmgw_client-token-it-never-upstream"
 	gatewayURL   = "http://localhost:9080"
+	adminURL     = "http://localhost:2999"
 	encodedURL   = "http://localhost:9081"
 )
+
+// clientToken is the gateway token of the current test, minted through
+// the admin API by startCaddy.
+var clientToken string
 
 // upstreams are fake providers of each dialect behind a running Caddy.
 type upstreams struct {
 	openai, azure, anthropic *fakeprovider.Server
+	dir                      string // storage directory
+	service                  string // the service clientToken belongs to
+}
+
+// adminDo calls the management API.
+func adminDo(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, adminURL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// adminJSON calls the management API, expects status want, and decodes.
+func adminJSON(t *testing.T, method, path, body string, want int, v any) {
+	t.Helper()
+	status, b := adminDo(t, method, path, body)
+	if status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, b)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+}
+
+// mintToken creates a service and a token of it.
+func mintToken(t *testing.T, service string) (serviceID, tok string) {
+	t.Helper()
+	var svc struct{ ID string }
+	adminJSON(t, "POST", "/llm_gateway/services", `{"name":"`+service+`"}`, 201, &svc)
+	var tk struct{ Token string }
+	adminJSON(t, "POST", "/llm_gateway/services/"+svc.ID+"/tokens", `{"name":"ci"}`, 201, &tk)
+	return svc.ID, tk.Token
 }
 
 // startCaddy loads a Caddyfile with llm_gateway in front of fresh fake
@@ -72,6 +121,8 @@ func startCaddy(t *testing.T) *upstreams {
 		route fast openai gpt-4o-mini
 		alias smart claude-sonnet-4-5
 	}`, u.openai.URL, u.azure.URL, u.anthropic.URL)
+	u.dir = t.TempDir()
+	t.Setenv("LLMGW_IT_ENCRYPTION_KEY", testEncryptionKey)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	admin localhost:2999
@@ -80,6 +131,10 @@ func startCaddy(t *testing.T) *upstreams {
 	grace_period 1ns
 	skip_install_trust
 	auto_https off
+	llm_gateway {
+		storage_dir %s
+		encryption_key {env.LLMGW_IT_ENCRYPTION_KEY}
+	}
 }
 :9080 {
 	%s
@@ -88,9 +143,31 @@ func startCaddy(t *testing.T) *upstreams {
 	encode
 	%s
 }
-`, block, block), "caddyfile")
+`, u.dir, block, block), "caddyfile")
+	// Cleanups run last-registered first: unload the gateway, which closes
+	// its storage, before t.TempDir's cleanup removes the directory.
+	t.Cleanup(func() { unload(t) })
+	u.service, clientToken = mintToken(t, "it-"+strings.ReplaceAll(t.Name(), "/", "-"))
 	return u
 }
+
+// unload replaces the running config with one without llm_gateway.
+func unload(t *testing.T) {
+	req, _ := http.NewRequest("POST", adminURL+"/load", strings.NewReader(`{"admin":{"listen":"localhost:2999"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("unloading the config: %v", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("unloading the config: status %d", resp.StatusCode)
+	}
+}
+
+// testEncryptionKey is a fixed 32-byte key, base64.
+const testEncryptionKey = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="
 
 func openAIClient(base string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey(clientToken), option.WithMaxRetries(0))
@@ -505,6 +582,7 @@ func TestStreamingThroughEncode(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions",
 				strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 			req.Header.Set("Accept-Encoding", "gzip")
+			req.Header.Set("Authorization", "Bearer "+clientToken)
 			resp, err := http.DefaultTransport.RoundTrip(req)
 			if err != nil {
 				t.Fatal(err)

@@ -77,6 +77,7 @@ func BenchmarkHandler(b *testing.B) {
 	g, err := gateway.New(gateway.Config{
 		Providers: []provider.Provider{mk("openai", "openai"), mk("anthropic", "anthropic")},
 		Routes:    []route.Rule{{Pattern: "gpt-*", Targets: []route.Target{{Provider: "openai"}}}},
+		Auth:      testAuth(),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -94,6 +95,7 @@ func BenchmarkHandler(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(c.body))
+				req.Header.Set("Authorization", "Bearer "+testToken)
 				w := httptest.NewRecorder()
 				g.ServeHTTP(w, req)
 				if w.Code != 200 {

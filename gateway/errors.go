@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -89,8 +90,11 @@ func errorBody(s Surface, e *apiError) []byte {
 			"code":    code,
 		}}
 	}
-	b, _ := json.Marshal(v) // maps of strings always marshal
-	return b
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // messages quote `<token>` and the like
+	enc.Encode(v)            // maps of strings always encode
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // writeError answers e in the shape of surface s.

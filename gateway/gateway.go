@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 // DefaultMaxRequestBody is the request body limit when Config names none.
@@ -36,6 +39,24 @@ type Config struct {
 	MaxRequestBody int64
 	// Logger receives the gateway's logs. Default: no logs.
 	Logger *zap.Logger
+	// Auth verifies the gateway token of every request. Required.
+	Auth Authenticator
+	// Keys chooses stored provider keys. Nil: every provider uses its
+	// configured key.
+	Keys KeySource
+}
+
+// Authenticator verifies gateway tokens; *auth.Verifier is the
+// implementation.
+type Authenticator interface {
+	Verify(ctx context.Context, plaintext string) (*auth.Identity, error)
+}
+
+// KeySource chooses the credential a request sends to a provider.
+type KeySource interface {
+	// ProviderKey returns the key to use with the provider on behalf of
+	// the service, or "" for the provider's configured key.
+	ProviderKey(ctx context.Context, provider string, s *storage.Service) (string, error)
 }
 
 // Gateway serves the inbound API surfaces. It is an http.Handler and safe
@@ -43,6 +64,8 @@ type Config struct {
 type Gateway struct {
 	maxBody   int64
 	log       *zap.Logger
+	auth      Authenticator
+	keys      KeySource
 	router    *route.Router
 	providers map[string]provider.Provider
 	models    []route.Model
@@ -52,9 +75,14 @@ type Gateway struct {
 
 // New builds a Gateway from cfg.
 func New(cfg Config) (*Gateway, error) {
+	if cfg.Auth == nil {
+		return nil, errors.New("no authenticator")
+	}
 	g := &Gateway{
 		maxBody:   cfg.MaxRequestBody,
 		log:       cfg.Logger,
+		auth:      cfg.Auth,
+		keys:      cfg.Keys,
 		providers: make(map[string]provider.Provider, len(cfg.Providers)),
 	}
 	if g.maxBody <= 0 {
@@ -96,7 +124,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mux.ServeHTTP(w, r)
 }
 
-// serveModels answers the model list in OpenAI's list shape.
+// serveModels answers the models the caller's service may use, in
+// OpenAI's list shape.
 func (g *Gateway) serveModels(s Surface) http.HandlerFunc {
 	type model struct {
 		ID      string `json:"id"`
@@ -104,20 +133,34 @@ func (g *Gateway) serveModels(s Surface) http.HandlerFunc {
 		Created int64  `json:"created"`
 		OwnedBy string `json:"owned_by"`
 	}
-	data := make([]model, 0, len(g.models))
-	for _, m := range g.models {
-		data = append(data, model{ID: m.ID, Object: "model", OwnedBy: m.Provider})
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := g.authenticate(r)
+		if err != nil {
+			writeError(w, s, err)
+			return
+		}
+		data := make([]model, 0, len(g.models))
+		for _, m := range g.models {
+			if modelAllowed(id.Service, m.ID) {
+				data = append(data, model{ID: m.ID, Object: "model", OwnedBy: m.Provider})
+			}
+		}
+		body, _ := json.Marshal(map[string]any{"object": "list", "data": data})
+		writeJSON(w, http.StatusOK, body)
 	}
-	body, _ := json.Marshal(map[string]any{"object": "list", "data": data})
-	return func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body) }
 }
 
 // serveModel answers one model of the list, or 404.
 func (g *Gateway) serveModel(s Surface) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		ident, err := g.authenticate(r)
+		if err != nil {
+			writeError(w, s, err)
+			return
+		}
 		id := r.PathValue("model")
 		for _, m := range g.models {
-			if m.ID == id {
+			if m.ID == id && modelAllowed(ident.Service, m.ID) {
 				body, _ := json.Marshal(map[string]any{"id": m.ID, "object": "model", "created": 0, "owned_by": m.Provider})
 				writeJSON(w, http.StatusOK, body)
 				return

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,9 +15,12 @@ import (
 	"time"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 const (
@@ -24,6 +28,45 @@ const (
 	azureKey     = "azure-upstream-key-0123456789"
 	anthropicKey = "sk-ant-upstream-0123456789"
 )
+
+// testToken is the gateway token every test request carries.
+var testToken = func() string {
+	t, _, err := token.New()
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
+
+// stubAuth accepts testToken, for the given service.
+type stubAuth struct{ svc *storage.Service }
+
+func (a stubAuth) Verify(_ context.Context, p string) (*auth.Identity, error) {
+	switch p {
+	case "":
+		return nil, auth.ErrMissing
+	case testToken:
+		if !a.svc.Active {
+			return nil, auth.ErrServiceInactive
+		}
+		return &auth.Identity{Token: &storage.Token{ID: "tok_test"}, Service: a.svc}, nil
+	}
+	return nil, auth.ErrInvalid
+}
+
+func testAuth() stubAuth {
+	return stubAuth{svc: &storage.Service{ID: "svc_test", Name: "test", Active: true}}
+}
+
+// authed returns a request carrying testToken.
+func authed(method, url string, body io.Reader) *http.Request {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return req
+}
 
 // fixture is a gateway in front of one fake provider of each dialect.
 type fixture struct {
@@ -58,6 +101,7 @@ func newFixture(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 			{Pattern: "renamed", Targets: []route.Target{{Provider: "openai", Model: "gpt-4.1"}}},
 		},
 		Aliases: map[string]string{"smart": "claude-sonnet-4-5"},
+		Auth:    testAuth(),
 	}
 	for _, m := range mutate {
 		m(&cfg)
@@ -78,6 +122,7 @@ func (f *fixture) post(t *testing.T, path, body string, hdr ...string) (*http.Re
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -197,7 +242,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("too large by chunked body", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodPost, f.gw.URL+"/v1/chat/completions", io.MultiReader(strings.NewReader(big)))
+		req := authed(http.MethodPost, f.gw.URL+"/v1/chat/completions", io.MultiReader(strings.NewReader(big)))
 		req.ContentLength = -1 // chunked: the limit is enforced while reading
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -326,9 +371,8 @@ func jsonEqual(a, b []byte) bool {
 
 func TestCredentialsStayApart(t *testing.T) {
 	f := newFixture(t)
-	clientSecret := "llmgw_client-secret-should-never-go-upstream"
+	clientSecret := testToken
 	hdrs := []string{
-		"Authorization", "Bearer " + clientSecret,
 		"api-key", clientSecret,
 		"x-api-key", clientSecret,
 		"x-goog-api-key", clientSecret,
@@ -479,6 +523,7 @@ func TestUnreachableAndTimeouts(t *testing.T) {
 			{Pattern: "dead", Targets: []route.Target{{Provider: "dead"}}},
 			{Pattern: "slow", Targets: []route.Target{{Provider: "slow"}}},
 		},
+		Auth: testAuth(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +579,7 @@ func TestStreamCutEndsWithError(t *testing.T) {
 func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	f := newFixture(t)
 	f.openai.Set(fakeprovider.Behavior{Reply: strings.Repeat("word ", 50), ChunkDelay: 50 * time.Millisecond})
-	req, _ := http.NewRequest(http.MethodPost, f.gw.URL+"/v1/chat/completions",
+	req := authed(http.MethodPost, f.gw.URL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[]}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -548,5 +593,44 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	resp.Body.Close()
 	if !f.openai.WaitCanceled(1, 5*time.Second) {
 		t.Fatal("the upstream request was not canceled after the client left")
+	}
+}
+
+func TestProviderCredentialErrors(t *testing.T) {
+	f := newFixture(t)
+	// A provider that refuses the gateway's key: the client learns that,
+	// and nothing of the key or the provider's message.
+	for _, status := range []int{401, 403} {
+		f.openai.Set(fakeprovider.Behavior{Status: status, ErrorBody: `{"error":{"message":"Incorrect API key provided: ` + openAIKey + `","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`})
+		resp, b := f.post(t, "/v1/chat/completions", chatBody)
+		if resp.StatusCode != status {
+			t.Fatalf("status %d, want %d", resp.StatusCode, status)
+		}
+		if _, code, msg := openAIError(t, b); code != "provider_credentials" || strings.Contains(string(b), openAIKey[:12]) || !strings.Contains(msg, "api_key") {
+			t.Fatalf("body %s", b)
+		}
+	}
+	// Any other error body that echoes the key has it removed.
+	f.openai.Set(fakeprovider.Behavior{Status: 400, ErrorBody: `{"error":{"message":"bad request for key ` + openAIKey + `","type":"invalid_request_error","param":null,"code":null}}`})
+	_, b := f.post(t, "/v1/chat/completions", chatBody)
+	if strings.Contains(string(b), openAIKey) || !strings.Contains(string(b), "[redacted]") {
+		t.Fatalf("key not redacted: %s", b)
+	}
+}
+
+func TestAzureInboundDeploymentPath(t *testing.T) {
+	f := newFixture(t)
+	// An encoded slash in the deployment segment stays inside that one
+	// segment: the model is "az-a/b", escaped again upstream.
+	// (The fake answers 404 for such a name; what matters is the path sent.)
+	f.post(t, "/openai/deployments/az-a%2Fb/chat/completions?api-version=2024-10-21", chatBody)
+	if got := f.azure.LastRequest().RawPath; got != "/openai/deployments/az-a%2Fb/chat/completions" {
+		t.Fatalf("provider path %q", got)
+	}
+	// A dot-dot segment is cleaned away by the router before any handler
+	// sees it, so it cannot name another deployment's path upstream.
+	resp, _ := f.post(t, "/openai/deployments/../../admin/chat/completions", chatBody)
+	if resp.StatusCode == 200 {
+		t.Fatal("a traversal path was served")
 	}
 }

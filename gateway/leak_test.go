@@ -31,7 +31,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 
 		f.openai.Set(fakeprovider.Behavior{Reply: strings.Repeat("w ", 100), ChunkDelay: 20 * time.Millisecond})
 		for range 5 {
-			req, _ := http.NewRequest(http.MethodPost, f.gw.URL+"/v1/chat/completions",
+			req := authed(http.MethodPost, f.gw.URL+"/v1/chat/completions",
 				strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[]}`))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

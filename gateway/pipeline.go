@@ -12,15 +12,19 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 // exchange is the state of one request as it moves through the pipeline.
 type exchange struct {
 	ep    endpoint
 	start time.Time
+	id    *auth.Identity // who the request acts for
 
 	body   *reqjson.Object // the client's request body
 	model  string          // the model the client asked for
@@ -50,13 +54,22 @@ const (
 
 // serve runs one request through the pipeline:
 //
-//	decode → route → prepare (translate) → send → relay (whole or streamed)
+//	authenticate → decode → route (allowed models) → prepare (translate,
+//	provider key) → send → relay (whole or streamed)
 //
-// Every stage that fails answers in the surface's error shape.
+// Authentication comes first, so an unauthenticated client cannot make the
+// gateway read a large body. Every stage that fails answers in the
+// surface's error shape.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	x := &exchange{ep: ep, start: time.Now()}
 	defer g.finish(x)
 
+	id, aerr := g.authenticate(r)
+	if aerr != nil {
+		g.fail(w, x, aerr)
+		return
+	}
+	x.id = id
 	if err := g.decode(x, w, r); err != nil {
 		g.fail(w, x, err)
 		return
@@ -77,6 +90,36 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	}
 	defer resp.Body.Close()
 	g.relay(w, r, x, resp)
+}
+
+// authenticate verifies the request's gateway token.
+func (g *Gateway) authenticate(r *http.Request) (*auth.Identity, *apiError) {
+	id, err := g.auth.Verify(r.Context(), auth.FromRequest(r))
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.Is(err, auth.ErrServiceInactive):
+		return nil, &apiError{status: http.StatusForbidden, kind: kindPermission, code: "service_inactive", message: err.Error()}
+	case errors.Is(err, auth.ErrMissing), errors.Is(err, auth.ErrInvalid), errors.Is(err, auth.ErrExpired), errors.Is(err, auth.ErrRevoked):
+		return nil, &apiError{status: http.StatusUnauthorized, kind: kindAuthentication, code: "invalid_api_key", message: err.Error()}
+	default:
+		g.log.Error("authenticating a request", zap.Error(err))
+		return nil, &apiError{status: http.StatusServiceUnavailable, kind: kindInternal, message: "authentication is unavailable; try again"}
+	}
+}
+
+// modelAllowed reports whether the service may use the requested model: it
+// must match one of the service's allowed globs, if it has any.
+func modelAllowed(s *storage.Service, model string) bool {
+	if len(s.AllowedModels) == 0 {
+		return true
+	}
+	for _, glob := range s.AllowedModels {
+		if route.Match(glob, model) {
+			return true
+		}
+	}
+	return false
 }
 
 // decode reads and checks the request body.
@@ -118,8 +161,13 @@ func tooLarge(limit int64) *apiError {
 		message: fmt.Sprintf("request body is larger than the gateway's limit of %d bytes", limit)}
 }
 
-// route picks the provider and upstream model, and how to reach them.
+// route checks that the service may use the model, then picks the
+// provider and upstream model, and how to reach them.
 func (g *Gateway) route(x *exchange) error {
+	if !modelAllowed(x.id.Service, x.model) {
+		return &apiError{status: http.StatusForbidden, kind: kindPermission, code: "model_not_allowed", param: "model",
+			message: fmt.Sprintf("service %q may not use model %q", x.id.Service.Name, x.model)}
+	}
 	res, ok := g.router.Resolve(x.model)
 	if !ok {
 		return &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "model_not_found", param: "model",
@@ -144,6 +192,13 @@ func (g *Gateway) route(x *exchange) error {
 // the client headers allowed through.
 func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) {
 	c := &provider.Call{Op: x.ep.op, Model: x.upstream, Stream: x.stream, Header: http.Header{}}
+	if g.keys != nil {
+		key, err := g.keys.ProviderKey(r.Context(), x.provider.Name(), x.id.Service)
+		if err != nil {
+			return nil, fmt.Errorf("choosing the key of provider %q: %w", x.provider.Name(), err)
+		}
+		c.APIKey = key
+	}
 	switch x.mode {
 	case chatToMessages:
 		c.Op = provider.OpMessages

@@ -55,6 +55,17 @@ func (g *Gateway) relayError(w http.ResponseWriter, x *exchange, resp *http.Resp
 	x.status = resp.StatusCode
 	pd, sd := x.provider.Dialect(), x.ep.surface.dialect()
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		// The provider refused the gateway's own credentials: its message
+		// (which may quote part of the key) is for the operator, not the
+		// client.
+		g.log.Warn("provider refused the gateway's credentials", zap.String("provider", x.provider.Name()), zap.Int("status", resp.StatusCode))
+		k := kindAuthentication
+		if resp.StatusCode == http.StatusForbidden {
+			k = kindPermission
+		}
+		writeError(w, x.ep.surface, &apiError{status: resp.StatusCode, kind: k, code: "provider_credentials",
+			message: fmt.Sprintf("provider %q refused the gateway's credentials (status %d); the gateway operator must check its api_key", x.provider.Name(), resp.StatusCode)})
 	case pd == sd && isErrorShape(sd, body):
 		writeJSON(w, resp.StatusCode, body)
 	case pd == provider.DialectAnthropic && sd == provider.DialectOpenAI:

@@ -44,9 +44,9 @@ func (p *anthropic) Send(ctx context.Context, c *Call) (*http.Response, error) {
 	default:
 		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
 	}
-	return p.send(ctx, c, p.endpoint(nil, path), func(h http.Header) {
-		if p.cfg.APIKey != "" {
-			h.Set("x-api-key", p.cfg.APIKey)
+	return p.send(ctx, c, p.endpoint(nil, path), func(h http.Header, key string) {
+		if key != "" {
+			h.Set("x-api-key", key)
 		}
 		if h.Get("anthropic-version") == "" {
 			h.Set("anthropic-version", p.cfg.APIVersion)

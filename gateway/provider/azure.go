@@ -60,9 +60,9 @@ func (p *azure) Send(ctx context.Context, c *Call) (*http.Response, error) {
 		}
 		u = p.endpoint(url.Values{"api-version": {p.cfg.APIVersion}}, "/openai/deployments/", seg, path)
 	}
-	return p.send(ctx, c, u, func(h http.Header) {
-		if p.cfg.APIKey != "" {
-			h.Set("api-key", p.cfg.APIKey)
+	return p.send(ctx, c, u, func(h http.Header, key string) {
+		if key != "" {
+			h.Set("api-key", key)
 		}
 	})
 }

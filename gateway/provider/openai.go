@@ -47,9 +47,9 @@ func (p *openAI) Send(ctx context.Context, c *Call) (*http.Response, error) {
 	if !ok {
 		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
 	}
-	return p.send(ctx, c, p.endpoint(nil, path), func(h http.Header) {
-		if p.cfg.APIKey != "" {
-			h.Set("Authorization", "Bearer "+p.cfg.APIKey)
+	return p.send(ctx, c, p.endpoint(nil, path), func(h http.Header, key string) {
+		if key != "" {
+			h.Set("Authorization", "Bearer "+key)
 		}
 	})
 }

@@ -58,6 +58,9 @@ type Call struct {
 	// Header holds client headers that the gateway allows through (protocol
 	// feature flags such as anthropic-beta). Credentials never appear here.
 	Header http.Header
+	// APIKey, when set, replaces the provider's configured key for this
+	// call (a key stored through the admin API).
+	APIKey string
 }
 
 // Provider is an LLM provider the gateway can send requests to.
@@ -241,7 +244,7 @@ func segment(name string) (string, error) {
 }
 
 // send builds and sends the request, setting auth and forwarded headers.
-func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(http.Header)) (*http.Response, error) {
+func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(h http.Header, key string)) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(c.Body))
 	if err != nil {
@@ -261,14 +264,36 @@ func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(http.Hea
 		req.Header.Set("Accept", "application/json")
 	}
 	req.Header.Set("User-Agent", "caddy-llm-gateway")
-	auth(req.Header)
+	key := c.APIKey
+	if key == "" {
+		key = b.cfg.APIKey
+	}
+	auth(req.Header, key)
 	resp, err := b.client.Do(req)
 	if err != nil {
 		cancel(nil)
 		return nil, redactURL(err)
 	}
 	resp.Body = newIdleBody(ctx, resp.Body, b.cfg.IdleTimeout, cancel)
+	if resp.StatusCode >= 400 {
+		resp.Body = redactedErrorBody(resp.Body, key)
+	}
 	return resp, nil
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// redactedErrorBody reads an error answer (bounded) and removes the
+// provider key from it, should the provider echo it back: error bodies are
+// relayed to clients.
+func redactedErrorBody(body io.ReadCloser, key string) io.ReadCloser {
+	defer body.Close()
+	data, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+	if len(key) >= 8 {
+		data = bytes.ReplaceAll(data, []byte(key), []byte("[redacted]"))
+	}
+	return io.NopCloser(bytes.NewReader(data))
 }
 
 // redactURL drops the URL from a client error: it may carry an api-version

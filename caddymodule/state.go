@@ -1,0 +1,233 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/admin"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
+)
+
+// states holds one state per storage directory, shared by every config
+// that uses the directory, so reloads and overlapping configs share one
+// open database. A state is destroyed (its database closed) when the last
+// user lets go.
+var states = caddy.NewUsagePool()
+
+// state is the process-wide, reload-surviving part of the gateway for one
+// storage directory: the Badger store (opened on first use), the token
+// verifier and its cache, and the decrypted provider keys.
+type state struct {
+	dir string
+	log *zap.Logger
+
+	mu     sync.Mutex
+	db     *storage.Badger
+	stop   chan struct{}
+	closed chan struct{}
+
+	verifier *auth.Verifier
+	sealer   atomic.Pointer[seal.Sealer]
+
+	keysMu sync.Mutex
+	keys   map[string][]openKey // provider -> stored keys, by priority
+}
+
+// openKey is a stored provider key, unsealed.
+type openKey struct {
+	id, key string
+}
+
+// acquireState returns the state of dir, creating it (without opening the
+// database) when no one holds it. Each call must be paired with
+// releaseState.
+func acquireState(dir string, log *zap.Logger) (*state, error) {
+	v, _, err := states.LoadOrNew(dir, func() (caddy.Destructor, error) {
+		s := &state{dir: dir, log: log, keys: map[string][]openKey{}}
+		s.verifier = auth.NewVerifier(lookup{s}, 0)
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*state), nil
+}
+
+func releaseState(dir string) {
+	if _, err := states.Delete(dir); err != nil {
+		// Delete only fails when the destructor does: the database did not
+		// close cleanly. Nothing more can be done; say so.
+		zap.L().Error("closing llm_gateway storage", zap.String("dir", dir), zap.Error(err))
+	}
+}
+
+// lastUsedEvery is how often token last-used times are written.
+const lastUsedEvery = 10 * time.Second
+
+// Store opens the database on first use and returns it.
+func (s *state) Store(context.Context) (storage.Store, error) {
+	return s.open()
+}
+
+func (s *state) open() (*storage.Badger, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil {
+		return s.db, nil
+	}
+	db, err := storage.Open(s.dir, storage.Options{Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	s.stop, s.closed = make(chan struct{}), make(chan struct{})
+	go s.flushLastUsed()
+	s.log.Info("llm_gateway storage opened", zap.String("dir", s.dir))
+	return db, nil
+}
+
+func (s *state) flushLastUsed() {
+	defer close(s.closed)
+	t := time.NewTicker(lastUsedEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.verifier.FlushLastUsed(context.Background()); err != nil {
+				s.log.Warn("writing token last-used times", zap.Error(err))
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// Destruct closes the database once no config uses it any more.
+func (s *state) Destruct() error {
+	s.mu.Lock()
+	db, stop, closed := s.db, s.stop, s.closed
+	s.mu.Unlock()
+	if db == nil {
+		return nil
+	}
+	close(stop)
+	<-closed
+	err := s.verifier.FlushLastUsed(context.Background()) // before the database closes
+	s.mu.Lock()
+	s.db = nil
+	s.mu.Unlock()
+	if cerr := db.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	s.log.Info("llm_gateway storage closed", zap.String("dir", s.dir))
+	return err
+}
+
+// Sealer returns the sealer of the config that started last.
+func (s *state) Sealer() *seal.Sealer { return s.sealer.Load() }
+
+// TokensChanged drops every cached token, so changes apply to the next
+// request.
+func (s *state) TokensChanged() { s.verifier.Invalidate() }
+
+// KeysChanged drops the unsealed provider keys.
+func (s *state) KeysChanged() {
+	s.keysMu.Lock()
+	s.keys = map[string][]openKey{}
+	s.keysMu.Unlock()
+	s.verifier.Invalidate() // pinned keys live on cached services
+}
+
+// ProviderKey chooses the stored key for a request: the key the service
+// pins for the provider, else the provider's preferred stored key, else ""
+// (the key in the configuration).
+func (s *state) ProviderKey(ctx context.Context, provider string, svc *storage.Service) (string, error) {
+	keys, err := s.providerKeys(ctx, provider)
+	if err != nil {
+		return "", err
+	}
+	if id, ok := svc.PinnedKeys[provider]; ok {
+		for _, k := range keys {
+			if k.id == id {
+				return k.key, nil
+			}
+		}
+		return "", fmt.Errorf("service %s pins key %s of provider %q, which does not exist", svc.ID, id, provider)
+	}
+	if len(keys) == 0 {
+		return "", nil
+	}
+	return keys[0].key, nil
+}
+
+func (s *state) providerKeys(ctx context.Context, provider string) ([]openKey, error) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if keys, ok := s.keys[provider]; ok {
+		return keys, nil
+	}
+	db, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	stored, err := db.ListProviderKeys(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(stored, func(i, j int) bool { return stored[i].Priority < stored[j].Priority })
+	keys := make([]openKey, 0, len(stored))
+	for _, k := range stored {
+		pt, err := s.Sealer().Open(k.Sealed, admin.KeyAAD(provider))
+		if err != nil {
+			return nil, fmt.Errorf("opening stored key %s of provider %q: %w", k.ID, provider, err)
+		}
+		keys = append(keys, openKey{id: k.ID, key: string(pt)})
+	}
+	s.keys[provider] = keys
+	return keys, nil
+}
+
+// lookup gives the verifier the store, opened on first use.
+type lookup struct{ s *state }
+
+func (l lookup) GetTokenByHash(ctx context.Context, h [32]byte) (*storage.Token, error) {
+	db, err := l.s.open()
+	if err != nil {
+		return nil, err
+	}
+	return db.GetTokenByHash(ctx, h)
+}
+
+func (l lookup) GetService(ctx context.Context, id string) (*storage.Service, error) {
+	db, err := l.s.open()
+	if err != nil {
+		return nil, err
+	}
+	return db.GetService(ctx, id)
+}
+
+func (l lookup) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	l.s.mu.Lock()
+	db := l.s.db
+	l.s.mu.Unlock()
+	if db == nil {
+		return nil
+	}
+	return db.TouchTokens(ctx, used)
+}
+
+// Interface guards
+var (
+	_ caddy.Destructor = (*state)(nil)
+	_ admin.Backend    = (*state)(nil)
+)

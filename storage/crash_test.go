@@ -1,0 +1,236 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// crashHelperEnv names the directory a TestHelperProcess child writes to.
+const crashHelperEnv = "LLMGW_STORAGE_CRASH_HELPER_DIR"
+
+// TestHelperProcess is not a test: started by TestKill9Durability with
+// crashHelperEnv set, it writes to the store forever and prints one line
+// after each write that returned (was acknowledged):
+//
+//	svc <serviceID>
+//	tok <tokenID> <serviceID> <hex hash>
+//	rev <tokenID>                  (UpdateToken with Revoked)
+//	revall <serviceID>             (RevokeServiceTokens)
+//	pk <provider> <keyID>
+//	pkdel <provider> <keyID>
+func TestHelperProcess(t *testing.T) {
+	dir := os.Getenv(crashHelperEnv)
+	if dir == "" {
+		t.Skip("helper process of TestKill9Durability")
+	}
+	ctx := context.Background()
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(3)
+	}
+	b, err := Open(dir, Options{})
+	if err != nil {
+		fail(err)
+	}
+	// os.Stdout is unbuffered: each line is written before the next write.
+	say := func(format string, args ...any) { fmt.Fprintf(os.Stdout, format+"\n", args...) }
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for i := 0; ; i++ {
+		svc := &Service{Name: fmt.Sprintf("svc-%s-%d", run, i), Active: true}
+		if err := b.CreateService(ctx, svc); err != nil {
+			fail(err)
+		}
+		say("svc %s", svc.ID)
+		var toks []*Token
+		for j := range 8 {
+			tok := newTestToken(svc.ID, fmt.Sprintf("%s-%d-%d", run, i, j))
+			if err := b.CreateToken(ctx, tok); err != nil {
+				fail(err)
+			}
+			say("tok %s %s %x", tok.ID, svc.ID, tok.Hash)
+			toks = append(toks, tok)
+			// Last-used times are written behind: they may be lost and are
+			// not checked, but they must not disturb what is.
+			if err := b.TouchTokens(ctx, map[string]time.Time{tok.ID: time.Now()}); err != nil {
+				fail(err)
+			}
+		}
+		r := toks[i%len(toks)]
+		r.Revoked = true
+		if err := b.UpdateToken(ctx, r); err != nil {
+			fail(err)
+		}
+		say("rev %s", r.ID)
+		if i%3 == 0 {
+			if _, err := b.RevokeServiceTokens(ctx, svc.ID, time.Now()); err != nil {
+				fail(err)
+			}
+			say("revall %s", svc.ID)
+		}
+		k := &ProviderKey{Provider: "openai", Label: "k", Sealed: []byte("sealed"), Last4: "1234"}
+		if err := b.CreateProviderKey(ctx, k); err != nil {
+			fail(err)
+		}
+		say("pk %s %s", k.Provider, k.ID)
+		if i%2 == 0 {
+			if err := b.DeleteProviderKey(ctx, k.Provider, k.ID); err != nil {
+				fail(err)
+			}
+			say("pkdel %s %s", k.Provider, k.ID)
+		}
+	}
+}
+
+// acked is what the children acknowledged, over every kill cycle.
+type acked struct {
+	services  []string
+	tokens    map[string]ackedToken // by token ID
+	revoked   map[string]bool       // token IDs
+	revAll    map[string]bool       // service IDs
+	keys      map[string]string     // key ID -> provider
+	deleted   map[string]bool       // key IDs
+	lineCount int
+}
+
+type ackedToken struct {
+	serviceID string
+	hash      [32]byte
+}
+
+func (a *acked) add(t *testing.T, line string) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return
+	}
+	switch {
+	case f[0] == "svc" && len(f) == 2:
+		a.services = append(a.services, f[1])
+	case f[0] == "tok" && len(f) == 4:
+		var h [32]byte
+		if n, err := hex.Decode(h[:], []byte(f[3])); err != nil || n != 32 {
+			t.Fatalf("bad line %q", line)
+		}
+		a.tokens[f[1]] = ackedToken{serviceID: f[2], hash: h}
+	case f[0] == "rev" && len(f) == 2:
+		a.revoked[f[1]] = true
+	case f[0] == "revall" && len(f) == 2:
+		a.revAll[f[1]] = true
+	case f[0] == "pk" && len(f) == 3:
+		a.keys[f[2]] = f[1]
+	case f[0] == "pkdel" && len(f) == 3:
+		a.deleted[f[2]] = true
+	default:
+		return // test framework output
+	}
+	a.lineCount++
+}
+
+// TestKill9Durability runs a child process that writes to a store and
+// prints each acknowledged write, SIGKILLs it at a random point while it is
+// writing, reopens the directory and checks that every acknowledged
+// creation, revocation and deletion is there. The cycles share the
+// directory, so each also recovers from the previous kills. While a child
+// holds the directory, Open in this process must fail naming it.
+func TestKill9Durability(t *testing.T) {
+	cycles := 5
+	if testing.Short() {
+		cycles = 2
+	}
+	dir := t.TempDir()
+	a := &acked{tokens: map[string]ackedToken{}, revoked: map[string]bool{}, revAll: map[string]bool{}, keys: map[string]string{}, deleted: map[string]bool{}}
+	for cycle := range cycles {
+		killAfter := 40 + rand.IntN(400) // acknowledged lines before the kill
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashHelperEnv+"="+dir)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		before := a.lineCount
+		killed := false
+		for sc.Scan() {
+			a.add(t, sc.Text())
+			if cycle == 0 && a.lineCount == before+1 {
+				// The child holds the directory now.
+				if other, err := Open(dir, Options{}); err == nil {
+					other.Close()
+					t.Fatal("Open succeeded while another process holds the directory")
+				} else if !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "another Caddy process") {
+					t.Fatalf("lock error %q does not name the directory and the likely cause", err)
+				}
+			}
+			if !killed && a.lineCount-before >= killAfter {
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				killed = true // keep reading: lines already written were acknowledged too
+			}
+		}
+		err = cmd.Wait()
+		cancel()
+		if !killed {
+			t.Fatalf("cycle %d: child ended after %d lines before the kill: %v\n%s", cycle, a.lineCount-before, err, stderr.String())
+		}
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("cycle %d: child did not die of SIGKILL: %v\n%s", cycle, err, stderr.String())
+		}
+		t.Logf("cycle %d: killed after %d acknowledged writes (%d in all)", cycle, a.lineCount-before, a.lineCount)
+		checkAcked(t, dir, a)
+	}
+}
+
+func checkAcked(t *testing.T, dir string, a *acked) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	b, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("reopening after kill: %v", err)
+	}
+	defer b.Close()
+	t.Logf("reopened in %v", time.Since(start).Round(time.Millisecond))
+	for _, id := range a.services {
+		if _, err := b.GetService(ctx, id); err != nil {
+			t.Fatalf("acknowledged service %s: %v", id, err)
+		}
+	}
+	for id, want := range a.tokens {
+		tok, err := b.GetTokenByHash(ctx, want.hash)
+		if err != nil {
+			t.Fatalf("acknowledged token %s: %v", id, err)
+		}
+		if tok.ID != id || tok.ServiceID != want.serviceID {
+			t.Fatalf("token by hash: %s of %s, want %s of %s", tok.ID, tok.ServiceID, id, want.serviceID)
+		}
+		if (a.revoked[id] || a.revAll[tok.ServiceID]) && !tok.Revoked {
+			t.Fatalf("acknowledged revocation of %s lost", id)
+		}
+	}
+	for id, provider := range a.keys {
+		_, err := b.GetProviderKey(ctx, provider, id)
+		switch {
+		case a.deleted[id] && !isNotFound(err):
+			t.Fatalf("acknowledged deletion of key %s lost: %v", id, err)
+		case !a.deleted[id] && err != nil:
+			t.Fatalf("acknowledged key %s: %v", id, err)
+		}
+	}
+}

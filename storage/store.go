@@ -1,0 +1,128 @@
+// Package storage holds the gateway's persisted records (services, tokens,
+// sealed provider keys), the Store interface every backend implements, and
+// its embedded Badger implementation.
+//
+// Every mutation is durable (synced to disk) before it returns, except
+// TouchTokens, which records last-used times written behind in batches.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a record that must be unique already exists.
+var ErrConflict = errors.New("already exists")
+
+// Limits are request and token rates; zero means unlimited.
+type Limits struct {
+	// RPM is requests per minute.
+	RPM int64 `json:"rpm,omitempty"`
+	// RPD is requests per day.
+	RPD int64 `json:"rpd,omitempty"`
+	// TPM is tokens (input + output) per minute.
+	TPM int64 `json:"tpm,omitempty"`
+}
+
+// Budget is spend allowed per UTC calendar window, in micro-USD; zero means
+// no budget.
+type Budget struct {
+	DailyMicroUSD   int64 `json:"daily_micro_usd,omitempty"`
+	MonthlyMicroUSD int64 `json:"monthly_micro_usd,omitempty"`
+}
+
+// Service is the unit of ownership and budgeting: an app, a team, a project.
+type Service struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Active        bool              `json:"active"`
+	AllowedModels []string          `json:"allowed_models,omitempty"` // globs; empty allows every model
+	Policy        string            `json:"policy,omitempty"`         // CEL source
+	Limits        Limits            `json:"limits"`
+	Budget        Budget            `json:"budget"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	// PinnedKeys maps a provider name to the ID of the stored provider key
+	// this service must use with that provider.
+	PinnedKeys map[string]string `json:"pinned_keys,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+}
+
+// Token is a gateway token. The plaintext is never stored: only its
+// SHA-256 and a display prefix.
+type Token struct {
+	ID        string            `json:"id"`
+	ServiceID string            `json:"service_id"`
+	Name      string            `json:"name"`
+	Hash      [32]byte          `json:"hash"`   // SHA-256 of the plaintext
+	Prefix    string            `json:"prefix"` // for display, e.g. "llmgw_3kT9"
+	Labels    map[string]string `json:"labels,omitempty"`
+	Limits    Limits            `json:"limits"`
+	Budget    Budget            `json:"budget"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt time.Time         `json:"expires_at,omitzero"` // zero: never
+	LastUsed  time.Time         `json:"last_used_at,omitzero"`
+	Revoked   bool              `json:"revoked"`
+	RevokedAt time.Time         `json:"revoked_at,omitzero"`
+}
+
+// ProviderKey is a provider credential added through the admin API, sealed
+// with AES-256-GCM by the caller before it is stored.
+type ProviderKey struct {
+	ID        string    `json:"id"`
+	Provider  string    `json:"provider"`
+	Label     string    `json:"label"`
+	Priority  int       `json:"priority"` // lower is preferred
+	Sealed    []byte    `json:"sealed"`   // nonce || ciphertext, never the plaintext
+	Last4     string    `json:"last4"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Page selects a window of a list: at most Limit records after Cursor.
+type Page struct {
+	// Limit is the page size; values ≤ 0 or above MaxPageSize mean
+	// DefaultPageSize and MaxPageSize.
+	Limit int
+	// Cursor is the Next value of the previous page; empty starts at the
+	// beginning.
+	Cursor string
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Store holds the gateway's records. Implementations are safe for
+// concurrent use. Lists are in creation order (IDs sort by creation time).
+type Store interface {
+	CreateService(ctx context.Context, s *Service) error // fills ID, CreatedAt, UpdatedAt; ErrConflict on a duplicate name
+	GetService(ctx context.Context, id string) (*Service, error)
+	UpdateService(ctx context.Context, s *Service) error // sets UpdatedAt; ErrNotFound; ErrConflict on a duplicate name
+	ListServices(ctx context.Context, p Page) (list []Service, next string, err error)
+
+	CreateToken(ctx context.Context, t *Token) error // fills ID, CreatedAt; ErrNotFound if the service does not exist
+	GetToken(ctx context.Context, id string) (*Token, error)
+	GetTokenByHash(ctx context.Context, hash [32]byte) (*Token, error)
+	UpdateToken(ctx context.Context, t *Token) error
+	ListTokens(ctx context.Context, serviceID string, p Page) (list []Token, next string, err error) // serviceID "" lists all
+	// RevokeServiceTokens revokes every token of a service and returns how
+	// many were revoked.
+	RevokeServiceTokens(ctx context.Context, serviceID string, at time.Time) (int, error)
+	// TouchTokens records last-used times (written behind, not synced).
+	// Unknown IDs are ignored; a time older than the stored one is ignored.
+	TouchTokens(ctx context.Context, lastUsed map[string]time.Time) error
+
+	CreateProviderKey(ctx context.Context, k *ProviderKey) error // fills ID, CreatedAt
+	GetProviderKey(ctx context.Context, provider, id string) (*ProviderKey, error)
+	ListProviderKeys(ctx context.Context, provider string) ([]ProviderKey, error) // by priority, then creation
+	DeleteProviderKey(ctx context.Context, provider, id string) error
+
+	// Close releases the store.
+	Close() error
+}
