@@ -445,6 +445,7 @@ type cliKey struct {
 	Label     string `json:"label"`
 	Priority  int    `json:"priority"`
 	Last4     string `json:"last4"`
+	BaseURL   string `json:"base_url"`
 	CreatedAt string `json:"created_at"`
 }
 
@@ -622,6 +623,7 @@ func (k *cliKey) fields() [][2]string {
 		{"Label", cliOr(k.Label, "-")},
 		{"Priority", strconv.Itoa(k.Priority)},
 		{"Key", k.last4()},
+		{"Endpoint", cliOr(k.BaseURL, "(the provider's)")},
 		{"Created", cliTime(k.CreatedAt, "-")},
 	}
 }
@@ -1398,6 +1400,7 @@ func (c *cliState) keysAdd() *cobra.Command {
 	var (
 		label    string
 		priority int
+		baseURL  string
 	)
 	cmd := &cobra.Command{
 		Use:   "add <provider>",
@@ -1409,7 +1412,9 @@ history and of the process list. On a terminal it is prompted for and not
 echoed. The gateway seals it; it is never shown again (lists show its last
 four characters).
 
-Keys with a lower --priority are preferred.`,
+Keys with a lower --priority are preferred. --base-url ties the key to
+another endpoint of the provider, such as one Azure resource among several;
+a service pins such a key with ` + "`services update <id> --pin <provider>=<key id>`" + `.`,
 		Example: `  $ caddy llm-gateway keys add openai --label primary < openai.key
   $ pass show openai/api-key | caddy llm-gateway keys add openai --priority 10`,
 		Args: cliArgs("provider"),
@@ -1426,6 +1431,12 @@ Keys with a lower --priority are preferred.`,
 					return fmt.Errorf("--priority must be 0 (preferred) or more, got %d", priority)
 				}
 				body["priority"] = priority
+			}
+			if baseURL != "" {
+				if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("--base-url must be an absolute http or https URL, got %q", baseURL)
+				}
+				body["base_url"] = baseURL
 			}
 			key, err := cliReadSecret(cmd, args[0])
 			if err != nil {
@@ -1445,6 +1456,7 @@ Keys with a lower --priority are preferred.`,
 	}
 	cmd.Flags().StringVar(&label, "label", "", "A name for the key (default: the server's, \"default\")")
 	cmd.Flags().IntVar(&priority, "priority", 0, "Preference among the provider's keys, lower first")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "Endpoint the key belongs to (e.g. an Azure resource); default: the provider's base_url")
 	return cmd
 }
 

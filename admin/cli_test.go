@@ -375,6 +375,7 @@ func TestCLICommands(t *testing.T) {
 				"Label:     primary\n" +
 				"Priority:  0\n" +
 				"Key:       ****abcd\n" +
+				"Endpoint:  (the provider's)\n" +
 				"Created:   2025-01-02T03:04:05Z\n",
 			noShow: "TOPSECRET",
 		},

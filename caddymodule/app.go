@@ -83,7 +83,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return err
 		}
 	} else if a.EncryptionKey != "" {
-		return fmt.Errorf("encryption_key %q resolved to an empty value; is the environment variable set?", a.EncryptionKey)
+		a.log.Warn("encryption_key is empty (is its environment variable set?); adding provider keys through the admin API is refused until it is",
+			zap.String("encryption_key", a.EncryptionKey)) // the placeholder, not a secret
 	}
 	st, err := acquireState(a.dir, a.log)
 	if err != nil {

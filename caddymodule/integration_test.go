@@ -628,3 +628,121 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		t.Fatal("the upstream request was not canceled when the client left")
 	}
 }
+
+// TestStoredProviderKeys adds provider keys through the admin API: the
+// preferred stored key replaces the Caddyfile key, and a service can pin a
+// key of another Azure resource.
+func TestStoredProviderKeys(t *testing.T) {
+	u := startCaddy(t)
+	ctx := context.Background()
+	client := openAIClient(gatewayURL)
+	chat := func() error {
+		_, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "az-gpt4o",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		})
+		return err
+	}
+	if err := chat(); err != nil {
+		t.Fatal(err)
+	}
+	assertUpstreamAuth(t, u.azure, "api-key", azureKey) // the Caddyfile key
+
+	// A stored key with a better priority takes over on the next request.
+	const storedKey = "azure-stored-key-0123456789"
+	other := fakeprovider.New(t, fakeprovider.Azure, storedKey)
+	var k struct {
+		ID    string
+		Last4 string `json:"last4"`
+	}
+	adminJSON(t, "POST", "/llm_gateway/providers/azure/keys",
+		`{"key":"`+storedKey+`","label":"second resource","priority":0,"base_url":"`+other.URL+`"}`, 201, &k)
+	if k.Last4 != "6789" {
+		t.Fatalf("last4 %q", k.Last4)
+	}
+	status, b := adminDo(t, "GET", "/llm_gateway/providers/azure/keys", "")
+	if status != 200 || strings.Contains(string(b), storedKey) {
+		t.Fatalf("key list: %d %s", status, b)
+	}
+	if err := chat(); err != nil {
+		t.Fatal(err)
+	}
+	assertUpstreamAuth(t, other, "api-key", storedKey)
+
+	// Pinned by another service; the first service keeps the preferred key.
+	adminJSON(t, "PATCH", "/llm_gateway/services/"+u.service, `{"pinned_keys":{"azure":"`+k.ID+`"}}`, 200, nil)
+	if err := chat(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(other.Requests()); n != 2 {
+		t.Fatalf("second resource saw %d requests, want 2", n)
+	}
+
+	// Deleting the key returns the provider to its Caddyfile key for
+	// services that do not pin it.
+	adminJSON(t, "PATCH", "/llm_gateway/services/"+u.service, `{"pinned_keys":{}}`, 200, nil)
+	if status, _ := adminDo(t, "DELETE", "/llm_gateway/providers/azure/keys/"+k.ID, ""); status != 204 {
+		t.Fatalf("delete: %d", status)
+	}
+	if err := chat(); err != nil {
+		t.Fatal(err)
+	}
+	assertUpstreamAuth(t, u.azure, "api-key", azureKey)
+}
+
+// TestAuthThroughCaddy checks authentication and service permissions on
+// every surface of a running Caddy.
+func TestAuthThroughCaddy(t *testing.T) {
+	u := startCaddy(t)
+	post := func(path, body string, hdr ...string) int {
+		req, _ := http.NewRequest("POST", gatewayURL+path, strings.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}`
+	msg := `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`
+	for _, c := range []struct {
+		path, body string
+		hdr        []string
+		want       int
+	}{
+		{"/v1/chat/completions", chat, nil, 401},
+		{"/v1/chat/completions", chat, []string{"Authorization", "Bearer llmgw_nope"}, 401},
+		{"/v1/chat/completions", chat, []string{"Authorization", "Bearer " + clientToken}, 200},
+		{"/v1/messages", msg, []string{"x-api-key", clientToken}, 200},
+		{"/openai/deployments/az-1/chat/completions?api-version=2024-10-21", chat, []string{"api-key", clientToken}, 200},
+		{"/v1/chat/completions?key=" + clientToken, chat, nil, 200},
+	} {
+		if got := post(c.path, c.body, c.hdr...); got != c.want {
+			t.Errorf("%s %v: status %d, want %d", c.path, c.hdr, got, c.want)
+		}
+	}
+
+	// Allowed models and deactivation apply to the next request.
+	adminJSON(t, "PATCH", "/llm_gateway/services/"+u.service, `{"allowed_models":["claude-*"]}`, 200, nil)
+	if got := post("/v1/chat/completions", chat, "Authorization", "Bearer "+clientToken); got != 403 {
+		t.Fatalf("model outside allowed_models: %d", got)
+	}
+	if got := post("/v1/messages", msg, "x-api-key", clientToken); got != 200 {
+		t.Fatalf("allowed model: %d", got)
+	}
+	adminJSON(t, "DELETE", "/llm_gateway/services/"+u.service, "", 200, nil)
+	if got := post("/v1/messages", msg, "x-api-key", clientToken); got != 403 {
+		t.Fatalf("inactive service: %d", got)
+	}
+	adminJSON(t, "PATCH", "/llm_gateway/services/"+u.service, `{"active":true}`, 200, nil)
+	if got := post("/v1/messages", msg, "x-api-key", clientToken); got != 200 {
+		t.Fatalf("reactivated service: %d", got)
+	}
+	adminJSON(t, "POST", "/llm_gateway/services/"+u.service+"/tokens/revoke", "", 200, nil)
+	if got := post("/v1/messages", msg, "x-api-key", clientToken); got != 401 {
+		t.Fatalf("revoked token: %d", got)
+	}
+}

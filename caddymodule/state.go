@@ -45,7 +45,7 @@ type state struct {
 
 // openKey is a stored provider key, unsealed.
 type openKey struct {
-	id, key string
+	id, key, baseURL string
 }
 
 // acquireState returns the state of dir, creating it (without opening the
@@ -151,23 +151,23 @@ func (s *state) KeysChanged() {
 // ProviderKey chooses the stored key for a request: the key the service
 // pins for the provider, else the provider's preferred stored key, else ""
 // (the key in the configuration).
-func (s *state) ProviderKey(ctx context.Context, provider string, svc *storage.Service) (string, error) {
+func (s *state) ProviderKey(ctx context.Context, provider string, svc *storage.Service) (key, baseURL string, err error) {
 	keys, err := s.providerKeys(ctx, provider)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if id, ok := svc.PinnedKeys[provider]; ok {
 		for _, k := range keys {
 			if k.id == id {
-				return k.key, nil
+				return k.key, k.baseURL, nil
 			}
 		}
-		return "", fmt.Errorf("service %s pins key %s of provider %q, which does not exist", svc.ID, id, provider)
+		return "", "", fmt.Errorf("service %s pins key %s of provider %q, which does not exist", svc.ID, id, provider)
 	}
 	if len(keys) == 0 {
-		return "", nil
+		return "", "", nil
 	}
-	return keys[0].key, nil
+	return keys[0].key, keys[0].baseURL, nil
 }
 
 func (s *state) providerKeys(ctx context.Context, provider string) ([]openKey, error) {
@@ -191,7 +191,7 @@ func (s *state) providerKeys(ctx context.Context, provider string) ([]openKey, e
 		if err != nil {
 			return nil, fmt.Errorf("opening stored key %s of provider %q: %w", k.ID, provider, err)
 		}
-		keys = append(keys, openKey{id: k.ID, key: string(pt)})
+		keys = append(keys, openKey{id: k.ID, key: string(pt), baseURL: k.BaseURL})
 	}
 	s.keys[provider] = keys
 	return keys, nil

@@ -120,11 +120,11 @@ func TestServicePermissions(t *testing.T) {
 // keyFor is a KeySource that gives one service its own OpenAI key.
 type keyFor struct{ service, key string }
 
-func (k keyFor) ProviderKey(_ context.Context, provider string, s *storage.Service) (string, error) {
+func (k keyFor) ProviderKey(_ context.Context, provider string, s *storage.Service) (string, string, error) {
 	if provider == "openai" && s.ID == k.service {
-		return k.key, nil
+		return k.key, "", nil
 	}
-	return "", nil
+	return "", "", nil
 }
 
 func TestStoredProviderKey(t *testing.T) {

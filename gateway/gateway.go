@@ -55,8 +55,9 @@ type Authenticator interface {
 // KeySource chooses the credential a request sends to a provider.
 type KeySource interface {
 	// ProviderKey returns the key to use with the provider on behalf of
-	// the service, or "" for the provider's configured key.
-	ProviderKey(ctx context.Context, provider string, s *storage.Service) (string, error)
+	// the service, and the base URL it belongs to; empty values mean the
+	// provider's configured key and base URL.
+	ProviderKey(ctx context.Context, provider string, s *storage.Service) (key, baseURL string, err error)
 }
 
 // Gateway serves the inbound API surfaces. It is an http.Handler and safe

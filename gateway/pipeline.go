@@ -193,11 +193,11 @@ func (g *Gateway) route(x *exchange) error {
 func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) {
 	c := &provider.Call{Op: x.ep.op, Model: x.upstream, Stream: x.stream, Header: http.Header{}}
 	if g.keys != nil {
-		key, err := g.keys.ProviderKey(r.Context(), x.provider.Name(), x.id.Service)
+		key, baseURL, err := g.keys.ProviderKey(r.Context(), x.provider.Name(), x.id.Service)
 		if err != nil {
 			return nil, fmt.Errorf("choosing the key of provider %q: %w", x.provider.Name(), err)
 		}
-		c.APIKey = key
+		c.APIKey, c.BaseURL = key, baseURL
 	}
 	switch x.mode {
 	case chatToMessages:

@@ -73,12 +73,15 @@ type Token struct {
 // ProviderKey is a provider credential added through the admin API, sealed
 // with AES-256-GCM by the caller before it is stored.
 type ProviderKey struct {
-	ID        string    `json:"id"`
-	Provider  string    `json:"provider"`
-	Label     string    `json:"label"`
-	Priority  int       `json:"priority"` // lower is preferred
-	Sealed    []byte    `json:"sealed"`   // nonce || ciphertext, never the plaintext
-	Last4     string    `json:"last4"`
+	ID       string `json:"id"`
+	Provider string `json:"provider"`
+	Label    string `json:"label"`
+	Priority int    `json:"priority"` // lower is preferred
+	Sealed   []byte `json:"sealed"`   // nonce || ciphertext, never the plaintext
+	Last4    string `json:"last4"`
+	// BaseURL, when set, is the endpoint this key belongs to (for example
+	// one Azure resource among several); requests using the key go there.
+	BaseURL   string    `json:"base_url,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

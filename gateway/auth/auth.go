@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -113,6 +114,11 @@ func (v *Verifier) load(ctx context.Context, hash [32]byte) (*Identity, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("looking up token: %w", err)
+	}
+	// The store found the record by hash; check it in constant time anyway,
+	// so a corrupted index can never authenticate the wrong token.
+	if subtle.ConstantTimeCompare(t.Hash[:], hash[:]) != 1 {
+		return nil, ErrInvalid
 	}
 	s, err := v.store.GetService(ctx, t.ServiceID)
 	if errors.Is(err, storage.ErrNotFound) {

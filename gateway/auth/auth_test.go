@@ -51,7 +51,7 @@ func newStore(t *testing.T) (*memStore, string) {
 		t.Fatal(err)
 	}
 	m := &memStore{
-		tokens:   map[[32]byte]*storage.Token{hash: {ID: "tok_1", ServiceID: "svc_1"}},
+		tokens:   map[[32]byte]*storage.Token{hash: {ID: "tok_1", ServiceID: "svc_1", Hash: hash}},
 		services: map[string]*storage.Service{"svc_1": {ID: "svc_1", Active: true}},
 		touched:  map[string]time.Time{},
 	}
@@ -174,7 +174,7 @@ func TestFromRequest(t *testing.T) {
 func BenchmarkVerifyCached(b *testing.B) {
 	plain, hash, _ := token.New()
 	m := &memStore{
-		tokens:   map[[32]byte]*storage.Token{hash: {ID: "tok_1", ServiceID: "svc_1"}},
+		tokens:   map[[32]byte]*storage.Token{hash: {ID: "tok_1", ServiceID: "svc_1", Hash: hash}},
 		services: map[string]*storage.Service{"svc_1": {ID: "svc_1", Active: true}},
 		touched:  map[string]time.Time{},
 	}

@@ -48,17 +48,21 @@ func (p *azure) Send(ctx context.Context, c *Call) (*http.Response, error) {
 		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
 	}
 	var u *url.URL
+	var err error
 	switch {
 	case p.cfg.APIVersion == "v1":
-		u = p.endpoint(nil, "/openai/v1", path)
+		u, err = p.endpoint(c, nil, "/openai/v1", path)
 	case c.Op == OpResponses:
-		u = p.endpoint(url.Values{"api-version": {p.cfg.APIVersion}}, "/openai", path)
+		u, err = p.endpoint(c, url.Values{"api-version": {p.cfg.APIVersion}}, "/openai", path)
 	default:
-		seg, err := segment(c.Model)
-		if err != nil {
-			return nil, err
+		seg, serr := segment(c.Model)
+		if serr != nil {
+			return nil, serr
 		}
-		u = p.endpoint(url.Values{"api-version": {p.cfg.APIVersion}}, "/openai/deployments/", seg, path)
+		u, err = p.endpoint(c, url.Values{"api-version": {p.cfg.APIVersion}}, "/openai/deployments/", seg, path)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return p.send(ctx, c, u, func(h http.Header, key string) {
 		if key != "" {

@@ -47,7 +47,11 @@ func (p *openAI) Send(ctx context.Context, c *Call) (*http.Response, error) {
 	if !ok {
 		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
 	}
-	return p.send(ctx, c, p.endpoint(nil, path), func(h http.Header, key string) {
+	u, err := p.endpoint(c, nil, path)
+	if err != nil {
+		return nil, err
+	}
+	return p.send(ctx, c, u, func(h http.Header, key string) {
 		if key != "" {
 			h.Set("Authorization", "Bearer "+key)
 		}

@@ -61,6 +61,10 @@ type Call struct {
 	// APIKey, when set, replaces the provider's configured key for this
 	// call (a key stored through the admin API).
 	APIKey string
+	// BaseURL, when set, replaces the provider's base URL for this call: a
+	// stored key that belongs to another endpoint, such as another Azure
+	// resource. It comes from the operator, never from a request.
+	BaseURL string
 }
 
 // Provider is an LLM provider the gateway can send requests to.
@@ -160,15 +164,9 @@ func newBase(cfg Config, defaultURL string) (base, error) {
 	if cfg.BaseURL == "" {
 		return base{}, fmt.Errorf("provider %q (%s): base_url is required", cfg.Name, cfg.Type)
 	}
-	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	u, err := ParseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return base{}, fmt.Errorf("provider %q: invalid base_url: %w", cfg.Name, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return base{}, fmt.Errorf("provider %q: base_url %q must be an absolute http or https URL", cfg.Name, cfg.BaseURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return base{}, fmt.Errorf("provider %q: base_url must not carry a query, fragment or credentials", cfg.Name)
+		return base{}, fmt.Errorf("provider %q: %w", cfg.Name, err)
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
@@ -197,6 +195,22 @@ func newBase(cfg Config, defaultURL string) (base, error) {
 	}, nil
 }
 
+// ParseBaseURL checks a provider base URL: absolute http or https, with no
+// query, fragment or credentials.
+func ParseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("invalid base_url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, errors.New("base_url must not carry a query, fragment or credentials")
+	}
+	return u, nil
+}
+
 func newTransport(cfg Config) *http.Transport {
 	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -216,16 +230,24 @@ func (b *base) Name() string     { return b.cfg.Name }
 func (b *base) Type() string     { return b.cfg.Type }
 func (b *base) Models() []string { return b.cfg.Models }
 
-// endpoint joins the base URL path with elems, each already escaped.
-func (b *base) endpoint(query url.Values, elems ...string) *url.URL {
+// endpoint joins the base URL (the call's, else the provider's) with
+// elems, each already escaped.
+func (b *base) endpoint(c *Call, query url.Values, elems ...string) (*url.URL, error) {
 	u := *b.baseURL
+	if c.BaseURL != "" {
+		o, err := ParseBaseURL(c.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		u = *o
+	}
 	rawPath := u.EscapedPath() + strings.Join(elems, "")
 	u.Path, _ = url.PathUnescape(rawPath)
 	u.RawPath = rawPath
 	if query != nil {
 		u.RawQuery = query.Encode()
 	}
-	return &u
+	return &u, nil
 }
 
 // segment escapes a model or deployment name as exactly one path segment.
