@@ -21,6 +21,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
@@ -79,7 +80,7 @@ func NewAPI(b Backend) *API {
 	h("GET /llm_gateway/providers/{name}/keys/{id}", a.getKey)
 	h("DELETE /llm_gateway/providers/{name}/keys/{id}", a.deleteKey)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, apiErr(http.StatusNotFound, "no such management endpoint: %s %s", r.Method, r.URL.Path))
+		writeErr(w, apiErr(http.StatusNotFound, "no such management endpoint: %s %s", r.Method, token.Redact(r.URL.Path)))
 	})
 	return a
 }
@@ -407,7 +408,7 @@ func (a *API) getService(w http.ResponseWriter, r *http.Request, st storage.Stor
 
 func notFound(err error, what, id string) error {
 	if errors.Is(err, storage.ErrNotFound) {
-		return apiErr(http.StatusNotFound, "no %s with id %q", what, id)
+		return apiErr(http.StatusNotFound, "no %s with id %q", what, token.Redact(id))
 	}
 	return err
 }
@@ -512,6 +513,9 @@ func (in *tokenInput) apply(t *storage.Token, now time.Time) error {
 	if in.ExpiresAt != nil {
 		if !in.ExpiresAt.After(now) {
 			return apiErr(http.StatusBadRequest, "expires_at must be in the future")
+		}
+		if in.ExpiresAt.UTC().Year() > 9999 {
+			return apiErr(http.StatusBadRequest, "expires_at must be before the year 10000")
 		}
 		t.ExpiresAt = in.ExpiresAt.UTC()
 	}
@@ -635,16 +639,18 @@ type keyJSON struct {
 	Label     string    `json:"label"`
 	Priority  int       `json:"priority"`
 	Last4     string    `json:"last4"`
+	BaseURL   string    `json:"base_url,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
 func keyOf(k *storage.ProviderKey) keyJSON {
-	return keyJSON{ID: k.ID, Provider: k.Provider, Label: k.Label, Priority: k.Priority, Last4: k.Last4, CreatedAt: k.CreatedAt}
+	return keyJSON{ID: k.ID, Provider: k.Provider, Label: k.Label, Priority: k.Priority, Last4: k.Last4,
+		BaseURL: k.BaseURL, CreatedAt: k.CreatedAt}
 }
 
-func provider(r *http.Request) (string, error) {
+func providerParam(r *http.Request) (string, error) {
 	p := r.PathValue("name")
-	if !providerName.MatchString(p) {
+	if !providerName.MatchString(p) || strings.Trim(p, ".") == "" {
 		return "", apiErr(http.StatusBadRequest, "provider name must be 1-64 letters, digits, _ . -")
 	}
 	return p, nil
@@ -654,7 +660,7 @@ func provider(r *http.Request) (string, error) {
 func KeyAAD(provider string) []byte { return []byte("llm_gateway provider key/" + provider) }
 
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request, st storage.Store) error {
-	p, err := provider(r)
+	p, err := providerParam(r)
 	if err != nil {
 		return err
 	}
@@ -670,7 +676,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request, st storage.Store)
 }
 
 func (a *API) getKey(w http.ResponseWriter, r *http.Request, st storage.Store) error {
-	p, err := provider(r)
+	p, err := providerParam(r)
 	if err != nil {
 		return err
 	}
@@ -682,7 +688,7 @@ func (a *API) getKey(w http.ResponseWriter, r *http.Request, st storage.Store) e
 }
 
 func (a *API) createKey(w http.ResponseWriter, r *http.Request, st storage.Store) error {
-	p, err := provider(r)
+	p, err := providerParam(r)
 	if err != nil {
 		return err
 	}
@@ -690,6 +696,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, st storage.Store
 		Key      string `json:"key"`
 		Label    string `json:"label"`
 		Priority int    `json:"priority"`
+		BaseURL  string `json:"base_url"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -706,6 +713,11 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, st storage.Store
 	if in.Priority < 0 || in.Priority > 1000 {
 		return apiErr(http.StatusBadRequest, "priority must be from 0 (preferred) to 1000")
 	}
+	if in.BaseURL != "" {
+		if _, err := provider.ParseBaseURL(in.BaseURL); err != nil {
+			return apiErr(http.StatusBadRequest, "%v", err)
+		}
+	}
 	sealer := a.b.Sealer()
 	if !sealer.CanSeal() {
 		return apiErr(http.StatusBadRequest, "%s", seal.ErrNoKey.Error())
@@ -714,7 +726,8 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, st storage.Store
 	if err != nil {
 		return fmt.Errorf("sealing the key: %w", err)
 	}
-	k := &storage.ProviderKey{Provider: p, Label: in.Label, Priority: in.Priority, Sealed: sealed, Last4: in.Key[len(in.Key)-4:]}
+	k := &storage.ProviderKey{Provider: p, Label: in.Label, Priority: in.Priority, Sealed: sealed,
+		Last4: in.Key[len(in.Key)-4:], BaseURL: strings.TrimRight(in.BaseURL, "/")}
 	if err := st.CreateProviderKey(r.Context(), k); err != nil {
 		return err
 	}
@@ -723,7 +736,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, st storage.Store
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *http.Request, st storage.Store) error {
-	p, err := provider(r)
+	p, err := providerParam(r)
 	if err != nil {
 		return err
 	}

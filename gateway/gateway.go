@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
@@ -168,7 +169,7 @@ func (g *Gateway) serveModel(s Surface) http.HandlerFunc {
 			}
 		}
 		writeError(w, s, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "model_not_found",
-			message: fmt.Sprintf("The model `%s` does not exist or is not served by this gateway.", id)})
+			message: fmt.Sprintf("The model `%s` does not exist or is not served by this gateway.", token.Redact(id))})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
@@ -171,7 +172,7 @@ func (g *Gateway) route(x *exchange) error {
 	res, ok := g.router.Resolve(x.model)
 	if !ok {
 		return &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "model_not_found", param: "model",
-			message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway.", x.model)}
+			message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway.", token.Redact(x.model))}
 	}
 	x.provider = g.providers[res.Provider]
 	x.upstream = res.Model

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 )
 
 // Surface is an inbound API dialect: the paths, auth headers, bodies and
@@ -85,5 +86,5 @@ func (g *Gateway) serveUnknown(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, s, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
-		message: "Unknown request URL: " + r.Method + " " + r.URL.Path})
+		message: "Unknown request URL: " + r.Method + " " + token.Redact(r.URL.Path)})
 }

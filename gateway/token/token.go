@@ -13,6 +13,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"math/big"
+	"strings"
 )
 
 // Prefix starts every gateway token.
@@ -93,4 +94,26 @@ func Display(plaintext string) string {
 		return Prefix
 	}
 	return plaintext[:len(Prefix)+4]
+}
+
+// Redact replaces anything in s that looks like a gateway token with its
+// display form, so text that echoes caller input (an id or path in an
+// error message) never repeats a token.
+func Redact(s string) string {
+	for i := 0; ; {
+		j := strings.Index(s[i:], Prefix)
+		if j < 0 {
+			return s
+		}
+		start := i + j
+		end := start + len(Prefix)
+		for end < len(s) && digit(s[end]) >= 0 {
+			end++
+		}
+		if end-start > len(Prefix)+4 {
+			s = s[:start] + s[start:start+len(Prefix)+4] + "…" + s[end:]
+			end = start + len(Prefix) + 4 + len("…")
+		}
+		i = end
+	}
 }

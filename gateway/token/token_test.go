@@ -82,3 +82,19 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestRedact(t *testing.T) {
+	tok, _, _ := New()
+	tests := map[string]string{
+		"no token /llm_gateway/tokens/tok_1": "no token /llm_gateway/tokens/tok_1",
+		"no token with id " + tok:            "no token with id " + tok[:len(Prefix)+4] + "…",
+		tok + " and " + tok:                  tok[:len(Prefix)+4] + "… and " + tok[:len(Prefix)+4] + "…",
+		"llmgw_ab":                           "llmgw_ab",
+		"/v1/" + tok + "/x":                  "/v1/" + tok[:len(Prefix)+4] + "…/x",
+	}
+	for in, want := range tests {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
