@@ -136,6 +136,10 @@ func writeErr(w http.ResponseWriter, err error) {
 			ae = caddy.APIError{HTTPStatus: http.StatusNotFound, Message: "not found"}
 		case errors.Is(err, storage.ErrConflict):
 			ae = caddy.APIError{HTTPStatus: http.StatusConflict, Message: err.Error()}
+		case errors.Is(err, storage.ErrInvalid):
+			ae = caddy.APIError{HTTPStatus: http.StatusBadRequest, Message: err.Error()}
+		case errors.Is(err, storage.ErrClosed):
+			ae = caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Message: "storage is closing; try again"}
 		default:
 			ae = caddy.APIError{HTTPStatus: http.StatusInternalServerError, Message: "internal error: " + err.Error()}
 		}

@@ -2,23 +2,8 @@ package storage
 
 import "strings"
 
-// Key layout of the Badger database.
-//
-// Records are JSON values (encoding/json of the exported record types) under
-// a fixed key prefix; indexes map a key to a record ID. A record and its
-// index entries always change in one transaction.
-//
-//	meta/schema                      -> "1" (layout version, checked by Open)
-//	svc/<serviceID>                  -> Service JSON
-//	svcname/<name>                   -> serviceID       (unique name index)
-//	tok/<tokenID>                    -> Token JSON
-//	tokh/<32 raw SHA-256 bytes>      -> tokenID         (unique hash index)
-//	toksvc/<serviceID>/<tokenID>     -> empty           (tokens of a service)
-//	pkey/<provider>/<providerKeyID>  -> ProviderKey JSON
-//
-// IDs come from NewID: "svc_", "tok_" or "pk_" and 26 Crockford base32
-// characters, sorting in creation order, so prefix iteration lists records
-// in creation order and a page cursor is the last ID of the previous page.
+// Key prefixes of the Badger database; the layout is in the doc comment of
+// Badger.
 //
 // Rules that keep user-supplied strings from reaching into another part of
 // the key space:

@@ -15,7 +15,7 @@ func TestProviderKeys(t *testing.T) {
 	prios := []int{2, 1, 2, 0, 1}
 	var keys []*ProviderKey
 	for i, p := range prios {
-		k := &ProviderKey{Provider: "openai", Label: "key " + itoa(i), Priority: p, Sealed: []byte{byte(i), 0, 0xff}, Last4: "abc" + itoa(i)}
+		k := &ProviderKey{Provider: "openai", Label: "key " + itoa(i), Priority: p, Sealed: []byte{byte(i), 0, 0xff}, Last4: "abc" + itoa(i), BaseURL: "https://r" + itoa(i) + ".example"}
 		if err := b.CreateProviderKey(ctx, k); err != nil {
 			t.Fatal(err)
 		}

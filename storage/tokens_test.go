@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -386,5 +387,54 @@ func TestTouchTokens(t *testing.T) {
 		if !tok.LastUsed.Equal(t2) {
 			t.Fatalf("token %s last used %v after reopen, want %v", tok.ID, tok.LastUsed, t2)
 		}
+	}
+}
+
+// TestConcurrentTokenWrites races touches, updates and a revocation on one
+// token: transaction conflicts are retried inside the store, LastUsed ends
+// at the latest time, and the revocation sticks.
+func TestConcurrentTokenWrites(t *testing.T) {
+	ctx := context.Background()
+	b := openTest(t)
+	svc := mustService(t, b, "app")
+	tok := mustToken(t, b, svc.ID, "hot")
+	base := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	const rounds = 50
+
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range rounds {
+				at := base.Add(time.Duration(w*rounds+i) * time.Second)
+				if err := b.TouchTokens(ctx, map[string]time.Time{tok.ID: at}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range rounds {
+				u := *tok
+				u.Name = "writer " + itoa(w) + " round " + itoa(i)
+				u.Revoked = w == 1 && i == rounds/2
+				if err := b.UpdateToken(ctx, &u); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := b.GetToken(ctx, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base.Add((2*rounds - 1) * time.Second); !got.LastUsed.Equal(want) {
+		t.Errorf("LastUsed %v, want %v", got.LastUsed, want)
+	}
+	if !got.Revoked {
+		t.Error("revocation lost to a concurrent update")
 	}
 }
