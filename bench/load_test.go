@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,6 +86,7 @@ func TestLoadCompare(t *testing.T) {
 	}
 	cd := startCaddy(t, bin, up, key, cfg.ProxyIdle)
 	cfg.CaddyVersion = cd.version
+	cfg.GatewayAuth = cd.gatewayAuth
 
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -105,11 +109,11 @@ func TestLoadCompare(t *testing.T) {
 			body = streamed
 		}
 		scenarios = append(scenarios,
-			scenario{Target: "reverse_proxy", URL: cd.proxyURL, Stream: stream, Body: body},
-			scenario{Target: "llm_gateway", URL: cd.gatewayURL, Stream: stream, Body: body})
+			scenario{Target: "reverse_proxy", URL: cd.proxyURL, Key: key, Stream: stream, Body: body},
+			scenario{Target: "llm_gateway", URL: cd.gatewayURL, Key: cd.gatewayKey, Stream: stream, Body: body})
 	}
 	for _, sc := range scenarios {
-		if err := checkOnce(client, sc, key); err != nil {
+		if err := checkOnce(client, sc); err != nil {
 			t.Fatalf("%s: %v\ncaddy log:\n%s", sc.Name(), err, cd.log())
 		}
 	}
@@ -123,7 +127,7 @@ func TestLoadCompare(t *testing.T) {
 			}
 			sc := scenarios[i]
 			if cfg.Warmup > 0 {
-				warm := runLoad(client, sc, key, cfg.Concurrency, cfg.Warmup)
+				warm := runLoad(client, sc, cfg.Concurrency, cfg.Warmup)
 				if warm.Errors > 0 {
 					t.Errorf("%s warm-up: %d errors, first: %s", sc.Name(), warm.Errors, strings.Join(warm.ErrorSamples, "; "))
 				}
@@ -136,7 +140,7 @@ func TestLoadCompare(t *testing.T) {
 			}
 			mem0 := cd.memStats()
 			conns0, caddy0, self0, sys0 := up.conns.Load(), cd.cpuTime(), selfCPU(), systemCPU()
-			res := runLoad(client, sc, key, cfg.Concurrency, cfg.Duration)
+			res := runLoad(client, sc, cfg.Concurrency, cfg.Duration)
 			mem1 := cd.memStats()
 			res.CaddyAllocBytes, res.CaddyMallocs = mem1.bytes-mem0.bytes, mem1.mallocs-mem0.mallocs
 			res.CaddyCPU = cd.cpuTime() - caddy0
@@ -186,12 +190,14 @@ type loadConfig struct {
 	BodySize              int
 	CaddyVersion          string
 	Source                string // fingerprint of the plugin sources built
+	GatewayAuth           string // how llm_gateway clients authenticate
 	LoadBefore, LoadAfter string
 }
 
 type scenario struct {
 	Target string // reverse_proxy or llm_gateway
 	URL    string
+	Key    string // sent as Authorization: Bearer
 	Stream bool
 	Body   []byte
 }
@@ -297,7 +303,7 @@ func (r *loadResult) finish() {
 // runLoad drives sc with conc concurrent workers for dur. Every worker sends
 // requests back to back on the shared transport; requests begun before the
 // deadline are completed and counted.
-func runLoad(client *http.Client, sc scenario, key string, conc int, dur time.Duration) *loadResult {
+func runLoad(client *http.Client, sc scenario, conc int, dur time.Duration) *loadResult {
 	type worker struct {
 		lat, ttfb []time.Duration
 		errs      int
@@ -312,7 +318,7 @@ func runLoad(client *http.Client, sc scenario, key string, conc int, dur time.Du
 			w := &workers[i]
 			buf := make([]byte, 32<<10)
 			for time.Now().Before(deadline) {
-				lat, ttfb, err := doRequest(client, sc, key, buf)
+				lat, ttfb, err := doRequest(client, sc, buf)
 				if err != nil {
 					w.errs++
 					if len(w.samples) < 3 {
@@ -348,13 +354,13 @@ func runLoad(client *http.Client, sc scenario, key string, conc int, dur time.Du
 // doRequest sends one request and reads the whole answer. It returns the
 // latency to the end of the answer and to its first body byte. An answer
 // that is not a 200 or is incomplete is an error.
-func doRequest(client *http.Client, sc scenario, key string, buf []byte) (lat, ttfb time.Duration, err error) {
+func doRequest(client *http.Client, sc scenario, buf []byte) (lat, ttfb time.Duration, err error) {
 	req, err := http.NewRequest(http.MethodPost, sc.URL, bytes.NewReader(sc.Body))
 	if err != nil {
 		return 0, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Authorization", "Bearer "+sc.Key)
 	if sc.Stream {
 		req.Header.Set("Accept", "text/event-stream")
 	} else {
@@ -406,8 +412,8 @@ func doRequest(client *http.Client, sc scenario, key string, buf []byte) (lat, t
 }
 
 // checkOnce sends one request of sc and checks that it succeeds.
-func checkOnce(client *http.Client, sc scenario, key string) error {
-	_, _, err := doRequest(client, sc, key, make([]byte, 32<<10))
+func checkOnce(client *http.Client, sc scenario) error {
+	_, _, err := doRequest(client, sc, make([]byte, 32<<10))
 	return err
 }
 
@@ -435,8 +441,8 @@ func markdownReport(cfg loadConfig, results []*loadResult) string {
 		built = "built from the checkout, plugin sources sha256 " + cfg.Source
 	}
 	fmt.Fprintf(&b, "Caddy %s (%s) in its own process; load generator and fake upstream in the test process (GOMAXPROCS %d); %d CPUs; "+
-		"load average before %s, after %s.\n\n",
-		cfg.CaddyVersion, built, runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.LoadBefore, cfg.LoadAfter)
+		"load average before %s, after %s. llm_gateway client auth: %s.\n\n",
+		cfg.CaddyVersion, built, runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.LoadBefore, cfg.LoadAfter, cfg.GatewayAuth)
 
 	b.WriteString("| scenario | req/s | p50 | p90 | p99 | TTFB p50 | TTFB p90 | TTFB p99 | Caddy CPU/req | Caddy heap alloc/req | CPUs used: Caddy / test / other | upstream conns opened | errors |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -522,22 +528,30 @@ func buildCaddy(t *testing.T) string {
 	return bin
 }
 
-// sourceFingerprint hashes the plugin's non-test Go files (the module root,
-// caddymodule/ and gateway/), so a report says which code it measured even
-// in a checkout without commits.
+// sourceFingerprint hashes the module's non-test Go files (all but bench/
+// and the test-only fakeprovider), so a report says which code it measured
+// even in a checkout without commits.
 func sourceFingerprint(t *testing.T) string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"../*.go", "../caddymodule/*.go", "../gateway/*.go", "../gateway/*/*.go"} {
-		m, err := filepath.Glob(pattern)
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		for _, f := range m {
-			if !strings.HasSuffix(f, "_test.go") && !strings.Contains(f, "fakeprovider") {
-				files = append(files, f)
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "bench", "testdata", "fakeprovider":
+				return filepath.SkipDir
 			}
+			return nil
 		}
+		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	slices.Sort(files)
 	h := sha256.New()
@@ -556,6 +570,8 @@ type caddyProc struct {
 	cmd                  *exec.Cmd
 	adminURL             string
 	proxyURL, gatewayURL string
+	gatewayKey           string // the token llm_gateway clients send
+	gatewayAuth          string // how it was obtained, for the report
 	logPath              string
 	version              string
 }
@@ -733,9 +749,9 @@ const caddyfileTemplate = `{
 
 // startCaddy runs bin with a Caddyfile serving site A (reverse_proxy) and
 // site B (llm_gateway) on two loopback ports, and waits until both answer.
-// The client's Authorization header reaches the upstream through
-// reverse_proxy; llm_gateway replaces it with its own api_key (the same
-// key here, so the upstream accepts both).
+// Clients of site A send the upstream key, which reverse_proxy passes on;
+// clients of site B send a gateway token (see gatewayToken), and
+// llm_gateway sends its provider's api_key, the same upstream key.
 func startCaddy(t *testing.T, bin string, up *upstream, key string, proxyIdle int) *caddyProc {
 	t.Helper()
 	dir := t.TempDir()
@@ -782,28 +798,114 @@ func startCaddy(t *testing.T, bin string, up *upstream, key string, proxyIdle in
 		}
 	})
 
-	probe := &http.Client{Timeout: 2 * time.Second}
+	probe := &http.Client{Timeout: 5 * time.Second}
+	defer probe.CloseIdleConnections()
 	plain, _ := requestBodies(false)
-	deadline := time.Now().Add(30 * time.Second)
-	for _, u := range []string{c.proxyURL, c.gatewayURL} {
+	deadline := time.Now().Add(60 * time.Second)
+	waitFor := func(what string, try func() error) {
+		t.Helper()
 		for {
 			select {
 			case err := <-exited:
 				t.Fatalf("caddy exited: %v\n%s", err, c.log())
 			default:
 			}
-			_, _, err := doRequest(probe, scenario{URL: u, Body: plain}, key, make([]byte, 32<<10))
+			err := try()
 			if err == nil {
-				break
+				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("caddy did not answer on %s: %v\n%s", u, err, c.log())
+				t.Fatalf("waiting for %s: %v\ncaddy log:\n%s", what, err, c.log())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	probe.CloseIdleConnections()
+	waitFor("the admin endpoint", func() error {
+		_, err := adminCall(probe, c.adminURL, http.MethodGet, "/config/", nil)
+		return err
+	})
+	waitFor("site A (reverse_proxy)", func() error {
+		_, _, err := doRequest(probe, scenario{URL: c.proxyURL, Key: key, Body: plain}, make([]byte, 32<<10))
+		return err
+	})
+	c.gatewayKey, c.gatewayAuth = gatewayToken(t, probe, c.adminURL, key)
+	waitFor("site B (llm_gateway)", func() error {
+		_, _, err := doRequest(probe, scenario{URL: c.gatewayURL, Key: c.gatewayKey, Body: plain}, make([]byte, 32<<10))
+		return err
+	})
 	return c
+}
+
+// gatewayToken creates a service and a gateway token through the
+// llm_gateway admin API, for the clients of site B. A gateway without that
+// API (before gateway tokens existed) takes any client credential; the
+// clients then send the upstream key, as they do to reverse_proxy.
+func gatewayToken(t *testing.T, client *http.Client, adminURL, upstreamKey string) (token, how string) {
+	t.Helper()
+	body, err := adminCall(client, adminURL, http.MethodPost, "/llm_gateway/services", map[string]any{"name": "loadbench"})
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusNotFound {
+		return upstreamKey, "none (no gateway token API in this build)"
+	}
+	if err != nil {
+		t.Fatalf("creating a service: %v", err)
+	}
+	var svc struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &svc); err != nil || svc.ID == "" {
+		t.Fatalf("creating a service: answer %s", body)
+	}
+	body, err = adminCall(client, adminURL, http.MethodPost, "/llm_gateway/services/"+url.PathEscape(svc.ID)+"/tokens", map[string]any{"name": "loadbench"})
+	if err != nil {
+		t.Fatalf("creating a token: %v", err)
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || tok.Token == "" {
+		t.Fatalf("creating a token: answer without a token (%d bytes)", len(body))
+	}
+	return tok.Token, "gateway token of a service with no model restrictions, created through the admin API"
+}
+
+type statusError struct {
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("status %d: %s", e.status, e.body) }
+
+// adminCall calls Caddy's admin API, sending in as JSON when not nil.
+func adminCall(client *http.Client, adminURL, method, path string, in any) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, adminURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return out, &statusError{resp.StatusCode, strings.TrimSpace(string(out))}
+	}
+	return out, nil
 }
 
 func freePort(t *testing.T) int {

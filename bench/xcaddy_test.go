@@ -37,7 +37,7 @@ func TestXcaddyBuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", script, out, err, log)
 	}
-	t.Logf("xcaddy-build.sh took %s", time.Since(start).Round(time.Second))
+	t.Logf("xcaddy-build.sh took %s; its last lines:\n%s", time.Since(start).Round(time.Second), lastLines(string(log), 8))
 
 	listing, err := exec.CommandContext(ctx, out, "list-modules").Output()
 	if err != nil {
@@ -56,4 +56,9 @@ func TestXcaddyBuild(t *testing.T) {
 			t.Errorf("list-modules does not list %s:\n%s", want, listing)
 		}
 	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }

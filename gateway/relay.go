@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -123,7 +124,7 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 			w.Header().Set("Content-Length", fmt.Sprint(resp.ContentLength))
 		}
 		w.WriteHeader(resp.StatusCode)
-		if _, err := io.Copy(w, resp.Body); err != nil {
+		if err := copyBody(w, resp.Body); err != nil {
 			g.log.Debug("relaying answer", zap.Error(err))
 		}
 		return
@@ -141,6 +142,19 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 		return
 	}
 	writeJSON(w, resp.StatusCode, out)
+}
+
+// copyBufs holds the buffers copyBody relays answers through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyBody copies an answer to the client through a pooled buffer. (A
+// plain io.Copy ends in the response writer's ReadFrom, which allocates a
+// fresh 32 KB buffer for every answer.)
+func copyBody(w io.Writer, r io.Reader) error {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bp)
+	return err
 }
 
 // readError classifies a failure while reading a provider's body.
