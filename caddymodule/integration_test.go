@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -744,5 +746,45 @@ func TestAuthThroughCaddy(t *testing.T) {
 	adminJSON(t, "POST", "/llm_gateway/services/"+u.service+"/tokens/revoke", "", 200, nil)
 	if got := post("/v1/messages", msg, "x-api-key", clientToken); got != 401 {
 		t.Fatalf("revoked token: %d", got)
+	}
+}
+
+// TestAdminWithoutGateway checks that the management API works on a Caddy
+// whose config has no llm_gateway at all: it manages the default storage
+// directory under Caddy's data dir.
+func TestAdminWithoutGateway(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	auto_https off
+}
+:9080 {
+	respond "no gateway here"
+}
+`, "caddyfile")
+	t.Cleanup(func() { unload(t) })
+	var svc struct{ ID string }
+	adminJSON(t, "POST", "/llm_gateway/services", `{"name":"made-without-a-gateway"}`, 201, &svc)
+	var got struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	adminJSON(t, "GET", "/llm_gateway/services", "", 200, &got)
+	if len(got.Data) != 1 || got.Data[0].ID != svc.ID {
+		t.Fatalf("services %+v", got.Data)
+	}
+	// Without an llm_gateway app there is no encryption key: adding a
+	// provider key is refused with a message saying how to set one.
+	status, b := adminDo(t, "POST", "/llm_gateway/providers/openai/keys", `{"key":"sk-0123456789"}`)
+	if status != 400 || !strings.Contains(string(b), "openssl rand -base64 32") {
+		t.Fatalf("key without encryption_key: %d %s", status, b)
+	}
+	if _, err := os.Stat(filepath.Join(data, "caddy", "llm_gateway")); err != nil {
+		t.Fatalf("default storage directory not used: %v", err)
 	}
 }
