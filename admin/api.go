@@ -21,6 +21,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
@@ -37,6 +39,10 @@ type Backend interface {
 	TokensChanged()
 	// KeysChanged is called after any change to provider keys.
 	KeysChanged()
+	// Prices returns the pricing overrides stored through the API.
+	Prices() map[string]pricing.Price
+	// SetPrices replaces them in memory, once stored.
+	SetPrices(map[string]pricing.Price)
 }
 
 // MaxBodySize caps a management request body.
@@ -75,6 +81,8 @@ func NewAPI(b Backend) *API {
 	h("GET /llm_gateway/tokens/{id}", a.getToken)
 	h("PATCH /llm_gateway/tokens/{id}", a.updateToken)
 	h("DELETE /llm_gateway/tokens/{id}", a.revokeToken)
+	h("GET /llm_gateway/pricing", a.getPricing)
+	h("PUT /llm_gateway/pricing", a.putPricing)
 	h("GET /llm_gateway/providers/{name}/keys", a.listKeys)
 	h("POST /llm_gateway/providers/{name}/keys", a.createKey)
 	h("GET /llm_gateway/providers/{name}/keys/{id}", a.getKey)
@@ -230,17 +238,25 @@ func budgetOf(b storage.Budget) budgetJSON {
 	return budgetJSON{DailyUSD: float64(b.DailyMicroUSD) / 1e6, MonthlyUSD: float64(b.MonthlyMicroUSD) / 1e6}
 }
 
-// enforcement checks fields this version stores but cannot yet enforce:
-// refusing them is better than a budget that silently does nothing.
-func notYetEnforced(policy *string, limits *storage.Limits, budget *budgetJSON) error {
-	if policy != nil && *policy != "" {
-		return apiErr(http.StatusBadRequest, "policy: CEL policies are not enforced by this version of the gateway; leave it empty")
+// checkLimits validates rate limits: whole numbers ≥ 0 (0 = unlimited).
+func checkLimits(field string, l *storage.Limits) error {
+	if l == nil {
+		return nil
 	}
-	if limits != nil && *limits != (storage.Limits{}) {
-		return apiErr(http.StatusBadRequest, "limits: rate limits are not enforced by this version of the gateway; leave them empty")
+	if l.RPM < 0 || l.RPD < 0 || l.TPM < 0 {
+		return apiErr(http.StatusBadRequest, "%s: rpm, rpd and tpm must be 0 (unlimited) or more", field)
 	}
-	if budget != nil && *budget != (budgetJSON{}) {
-		return apiErr(http.StatusBadRequest, "budget: budgets are not enforced by this version of the gateway; leave it empty")
+	return nil
+}
+
+// checkPolicy compiles a CEL policy: a policy that does not compile is
+// refused with the compiler's message.
+func checkPolicy(name, src string) error {
+	if src == "" {
+		return nil
+	}
+	if _, err := policy.Compile(name, src); err != nil {
+		return apiErr(http.StatusBadRequest, "policy: %v", err)
 	}
 	return nil
 }
@@ -326,14 +342,33 @@ type serviceInput struct {
 }
 
 func (in *serviceInput) apply(ctx context.Context, st storage.Store, s *storage.Service) error {
-	if err := notYetEnforced(in.Policy, in.Limits, in.Budget); err != nil {
-		return err
-	}
 	if in.Name != nil {
 		if err := checkName("name", *in.Name); err != nil {
 			return err
 		}
 		s.Name = *in.Name
+	}
+	if in.Policy != nil {
+		if len(*in.Policy) > 16<<10 {
+			return apiErr(http.StatusBadRequest, "policy: longer than 16 KB")
+		}
+		if err := checkPolicy("service "+s.Name, *in.Policy); err != nil {
+			return err
+		}
+		s.Policy = *in.Policy
+	}
+	if in.Limits != nil {
+		if err := checkLimits("limits", in.Limits); err != nil {
+			return err
+		}
+		s.Limits = *in.Limits
+	}
+	if in.Budget != nil {
+		b, err := in.Budget.storage()
+		if err != nil {
+			return err
+		}
+		s.Budget = b
 	}
 	if in.Active != nil {
 		s.Active = *in.Active
@@ -462,6 +497,7 @@ type tokenJSON struct {
 	Prefix    string            `json:"prefix"`
 	Labels    map[string]string `json:"labels"`
 	Limits    storage.Limits    `json:"limits"`
+	Budget    budgetJSON        `json:"budget"`
 	CreatedAt time.Time         `json:"created_at"`
 	ExpiresAt *time.Time        `json:"expires_at"`
 	LastUsed  *time.Time        `json:"last_used_at"`
@@ -477,7 +513,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func tokenOf(t *storage.Token) tokenJSON {
-	j := tokenJSON{ID: t.ID, ServiceID: t.ServiceID, Name: t.Name, Prefix: t.Prefix, Labels: t.Labels, Limits: t.Limits,
+	j := tokenJSON{ID: t.ID, ServiceID: t.ServiceID, Name: t.Name, Prefix: t.Prefix, Labels: t.Labels, Limits: t.Limits, Budget: budgetOf(t.Budget),
 		CreatedAt: t.CreatedAt, ExpiresAt: timePtr(t.ExpiresAt), LastUsed: timePtr(t.LastUsed), Revoked: t.Revoked,
 		RevokedAt: timePtr(t.RevokedAt)}
 	if j.Labels == nil {
@@ -491,12 +527,23 @@ type tokenInput struct {
 	ExpiresIn *string            `json:"expires_in"`
 	ExpiresAt *time.Time         `json:"expires_at"`
 	Limits    *storage.Limits    `json:"limits"`
+	Budget    *budgetJSON        `json:"budget"`
 	Labels    *map[string]string `json:"labels"`
 }
 
 func (in *tokenInput) apply(t *storage.Token, now time.Time) error {
-	if err := notYetEnforced(nil, in.Limits, nil); err != nil {
-		return err
+	if in.Limits != nil {
+		if err := checkLimits("limits", in.Limits); err != nil {
+			return err
+		}
+		t.Limits = *in.Limits
+	}
+	if in.Budget != nil {
+		b, err := in.Budget.storage()
+		if err != nil {
+			return err
+		}
+		t.Budget = b
 	}
 	if in.Name != nil {
 		if err := checkName("name", *in.Name); err != nil {

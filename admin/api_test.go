@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/admin"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
@@ -31,12 +32,15 @@ type apiBackend struct {
 	sealer        *seal.Sealer
 	tokensChanged atomic.Int64
 	keysChanged   atomic.Int64
+	prices        map[string]pricing.Price
 }
 
 func (b *apiBackend) Store(context.Context) (storage.Store, error) { return b.st, nil }
 func (b *apiBackend) Sealer() *seal.Sealer                         { return b.sealer }
 func (b *apiBackend) TokensChanged()                               { b.tokensChanged.Add(1) }
 func (b *apiBackend) KeysChanged()                                 { b.keysChanged.Add(1) }
+func (b *apiBackend) Prices() map[string]pricing.Price             { return b.prices }
+func (b *apiBackend) SetPrices(p map[string]pricing.Price)         { b.prices = p }
 
 // apiEnv is an API served over HTTP with its backend.
 type apiEnv struct {
@@ -366,10 +370,11 @@ func TestAPIServiceCreate(t *testing.T) {
 		{"data after the object", `{"name": "x"} {}`, 400, []string{"data after"}},
 		{"empty body", "", 400, []string{"empty"}},
 		{"body over 1 MiB", huge, 413, []string{"larger than"}},
-		{"limits", `{"name": "x", "limits": {"rpm": 60}}`, 400, []string{"limits", "not enforced"}},
-		{"budget", `{"name": "x", "budget": {"monthly_usd": 5}}`, 400, []string{"budget", "not enforced"}},
+		{"negative limits", `{"name": "x", "limits": {"rpm": -1}}`, 400, []string{"limits", "0 (unlimited)"}},
 		{"negative budget", `{"name": "x", "budget": {"daily_usd": -1}}`, 400, []string{"budget"}},
-		{"policy", `{"name": "x", "policy": "true"}`, 400, []string{"policy", "not enforced"}},
+		{"policy that does not compile", `{"name": "x", "policy": "request.model =="}`, 400, []string{"policy"}},
+		{"policy that is not a bool", `{"name": "x", "policy": "1 + 1"}`, 400, []string{"policy"}},
+		{"policy on an unknown variable", `{"name": "x", "policy": "requests.model == 'a'"}`, 400, []string{"policy", "requests"}},
 		{"bad label key", `{"name": "x", "labels": {"a b": "c"}}`, 400, []string{"labels"}},
 		{"empty model glob", `{"name": "x", "allowed_models": [""]}`, 400, []string{"allowed_models"}},
 		{"unknown pinned key", map[string]any{"name": "x", "pinned_keys": map[string]string{"openai": unknownID("pk")}},
@@ -451,9 +456,9 @@ func TestAPIServiceReadUpdateDeactivate(t *testing.T) {
 		{"empty name", `{"name": ""}`, 400, "name"},
 		{"unknown field", `{"id": "svc_x"}`, 400, `unknown field "id"`},
 		{"invalid JSON", `{`, 400, "invalid JSON"},
-		{"limits", `{"limits": {"tpm": 1000}}`, 400, "not enforced"},
-		{"budget", `{"budget": {"daily_usd": 1.5}}`, 400, "not enforced"},
-		{"policy", `{"policy": "request.model != 'x'"}`, 400, "not enforced"},
+		{"negative limits", `{"limits": {"tpm": -1000}}`, 400, "limits"},
+		{"negative budget", `{"budget": {"daily_usd": -1.5}}`, 400, "budget"},
+		{"policy that does not compile", `{"policy": "request.model !="}`, 400, "policy"},
 	} {
 		wantError(t, tt.name, e.do("PATCH", path, tt.body), tt.status, tt.msg)
 	}
@@ -603,7 +608,7 @@ func TestAPITokenCreate(t *testing.T) {
 		{name: "negative expires_in", body: `{"expires_in": "-1h"}`, status: 400, msg: "expires_in"},
 		{name: "zero expires_in", body: `{"expires_in": "0s"}`, status: 400, msg: "expires_in"},
 		{name: "overflowing expires_in", body: `{"expires_in": "1e9d"}`, status: 400, msg: "expires_in"},
-		{name: "limits", body: `{"limits": {"rpm": 5}}`, status: 400, msg: "not enforced"},
+		{name: "negative limits", body: `{"limits": {"rpm": -5}}`, status: 400, msg: "limits"},
 		{name: "empty name", body: `{"name": ""}`, status: 400, msg: "name"},
 		{name: "bad label", body: `{"labels": {"": "x"}}`, status: 400, msg: "labels"},
 		{name: "unknown field", body: `{"service_id": "x"}`, status: 400, msg: "unknown field"},
@@ -732,7 +737,7 @@ func TestAPITokenUpdateAndRevoke(t *testing.T) {
 		{"expires_in", `{"expires_in": "1h"}`, "expires_at"},
 		{"past expires_at", `{"expires_at": "2000-01-01T00:00:00Z"}`, "future"},
 		{"expires_at past year 9999 in UTC", `{"expires_at": "9999-12-31T23:30:00-01:00"}`, "expires_at"},
-		{"limits", `{"limits": {"rpd": 1}}`, "not enforced"},
+		{"negative limits", `{"limits": {"rpd": -1}}`, "limits"},
 		{"unknown field", `{"revoked": true}`, "unknown field"},
 	} {
 		wantError(t, tt.name, e.do("PATCH", path, tt.body), 400, tt.msg)
@@ -836,7 +841,7 @@ func TestAPIChangeNotifications(t *testing.T) {
 		{"create service", "POST", "/llm_gateway/services", `{"name": "n2"}`, nil, 201, 1, 0},
 		{"refused create service", "POST", "/llm_gateway/services", `{"name": "n2"}`, nil, 409, 0, 0},
 		{"update service", "PATCH", svcPath, `{"labels": {"a": "b"}}`, nil, 200, 1, 0},
-		{"refused update service", "PATCH", svcPath, `{"limits": {"rpm": 1}}`, nil, 400, 0, 0},
+		{"refused update service", "PATCH", svcPath, `{"limits": {"rpm": -1}}`, nil, 400, 0, 0},
 		{"pin key", "PATCH", svcPath, map[string]any{"pinned_keys": map[string]string{"openai": key.ID}}, nil, 200, 1, 0},
 		{"create token", "POST", svcPath + "/tokens", `{"name": "x"}`, nil, 201, 1, 0},
 		{"refused create token", "POST", svcPath + "/tokens", `{"expires_in": "x"}`, nil, 400, 0, 0},

@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 )
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -27,6 +29,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		}
 //		alias <name> <model>
 //		max_request_body <size>
+//		price <model> <input> <output> [<cached-input>]
+//		policy <name> <cel-expression>
 //	}
 //
 // Mistakes are reported with the file and line: unknown subdirectives,
@@ -112,6 +116,34 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("alias %q is defined twice", name)
 			}
 			h.Aliases[name] = model
+		case "price":
+			args := d.RemainingArgs()
+			if len(args) != 3 && len(args) != 4 {
+				return d.Errf("price takes a model and USD per million tokens: price <model> <input> <output> [<cached-input>]")
+			}
+			pc := PriceConfig{Input: args[1], Output: args[2]}
+			if len(args) == 4 {
+				pc.CachedInput = args[3]
+			}
+			if _, err := pc.price(); err != nil {
+				return d.Errf("price %s: %v", args[0], err)
+			}
+			if h.Prices == nil {
+				h.Prices = map[string]PriceConfig{}
+			}
+			if _, dup := h.Prices[args[0]]; dup {
+				return d.Errf("price of %q is given twice", args[0])
+			}
+			h.Prices[args[0]] = pc
+		case "policy":
+			var name, expr string
+			if !d.Args(&name, &expr) || d.NextArg() {
+				return d.Errf("policy takes a name and one CEL expression (quote it with backticks): policy <name> `<expression>`")
+			}
+			if _, err := policy.Compile(name, expr); err != nil {
+				return d.Errf("policy %s: %v", name, err)
+			}
+			h.Policies = append(h.Policies, PolicyConfig{Name: name, Expression: expr})
 		case "max_request_body":
 			var v string
 			if !d.Args(&v) || d.NextArg() {

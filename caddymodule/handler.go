@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 )
@@ -51,6 +53,8 @@ func init() {
 //		}
 //		alias <name> <model>
 //		max_request_body <size>
+//		price <model> <input> <output> [<cached-input>]   # USD per million tokens
+//		policy <name> <cel-expression>
 //	}
 type Handler struct {
 	// Providers are the upstream LLM providers, in order. Each object's
@@ -71,6 +75,15 @@ type Handler struct {
 	// MaxRequestBody bounds a request body in bytes; a larger one gets 413.
 	// Default 8 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	// Prices override list prices for this site, by model (for every
+	// provider type). Overrides set through the admin API win over these.
+	Prices map[string]PriceConfig `json:"prices,omitempty"`
+
+	// Policies are CEL expressions every request of this site must
+	// satisfy, before its service's own policy. A denied request gets 403
+	// naming the policy. See docs/policies.md.
+	Policies []PolicyConfig `json:"policies,omitempty"`
 
 	gw  *gateway.Gateway
 	app *App
@@ -99,6 +112,20 @@ type Target struct {
 	Weight int `json:"weight,omitempty"`
 	// Priority orders targets: lower numbers are used first. Default 0.
 	Priority int `json:"priority,omitempty"`
+}
+
+// PriceConfig is a model's price in dollars per million tokens, written as
+// decimal strings so no float rounding happens ("2.50").
+type PriceConfig struct {
+	Input       string `json:"input"`
+	Output      string `json:"output"`
+	CachedInput string `json:"cached_input,omitempty"`
+}
+
+// PolicyConfig is a named CEL policy.
+type PolicyConfig struct {
+	Name       string `json:"name"`
+	Expression string `json:"expression"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -138,6 +165,22 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		rules = append(rules, rule)
 	}
+	overrides := make(map[string]pricing.Price, len(h.Prices))
+	for model, pc := range h.Prices {
+		p, err := pc.price()
+		if err != nil {
+			return fmt.Errorf("price of %q: %w", model, err)
+		}
+		overrides[model] = p
+	}
+	var policies policy.Set
+	for _, pc := range h.Policies {
+		p, err := policy.Compile(pc.Name, pc.Expression)
+		if err != nil {
+			return fmt.Errorf("policy %q: %w", pc.Name, err)
+		}
+		policies = append(policies, p)
+	}
 	gw, err := gateway.New(gateway.Config{
 		Providers:      providers,
 		Routes:         rules,
@@ -146,6 +189,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Logger:         logger,
 		Auth:           h.app.st.verifier,
 		Keys:           h.app.st,
+		Prices:         h.app.st.priceTable(overrides),
+		Limits:         h.app.st.limits,
+		Policies:       policies,
 	})
 	if err != nil {
 		return err
@@ -153,6 +199,23 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.gw = gw
 	logger.Debug("llm gateway provisioned", zap.Int("providers", len(providers)), zap.Int("routes", len(rules)))
 	return nil
+}
+
+func (pc PriceConfig) price() (pricing.Price, error) {
+	var p pricing.Price
+	var err error
+	if p.Input, err = pricing.ParseUSDPerMillion(pc.Input); err != nil {
+		return p, fmt.Errorf("input: %w", err)
+	}
+	if p.Output, err = pricing.ParseUSDPerMillion(pc.Output); err != nil {
+		return p, fmt.Errorf("output: %w", err)
+	}
+	if pc.CachedInput != "" {
+		if p.CachedInput, err = pricing.ParseUSDPerMillion(pc.CachedInput); err != nil {
+			return p, fmt.Errorf("cached input: %w", err)
+		}
+	}
+	return p, nil
 }
 
 // ServeHTTP answers the request; it never calls next. The request holds

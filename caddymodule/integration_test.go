@@ -96,6 +96,15 @@ func mintToken(t *testing.T, service string) (serviceID, tok string) {
 // the gateway alone, port 9081 the gateway behind `encode`.
 func startCaddy(t *testing.T) *upstreams {
 	t.Helper()
+	u := startCaddyAt(t, t.TempDir())
+	u.service, clientToken = mintToken(t, "it-"+strings.ReplaceAll(t.Name(), "/", "-"))
+	return u
+}
+
+// startCaddyAt is startCaddy on a given storage directory, without
+// minting a token.
+func startCaddyAt(t *testing.T, dir string) *upstreams {
+	t.Helper()
 	u := &upstreams{
 		openai:    fakeprovider.New(t, fakeprovider.OpenAI, openAIKey),
 		azure:     fakeprovider.New(t, fakeprovider.Azure, azureKey),
@@ -123,7 +132,7 @@ func startCaddy(t *testing.T) *upstreams {
 		route fast openai gpt-4o-mini
 		alias smart claude-sonnet-4-5
 	}`, u.openai.URL, u.azure.URL, u.anthropic.URL)
-	u.dir = t.TempDir()
+	u.dir = dir
 	t.Setenv("LLMGW_IT_ENCRYPTION_KEY", testEncryptionKey)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
@@ -149,7 +158,6 @@ func startCaddy(t *testing.T) *upstreams {
 	// Cleanups run last-registered first: unload the gateway, which closes
 	// its storage, before t.TempDir's cleanup removes the directory.
 	t.Cleanup(func() { unload(t) })
-	u.service, clientToken = mintToken(t, "it-"+strings.ReplaceAll(t.Name(), "/", "-"))
 	return u
 }
 
@@ -786,5 +794,78 @@ func TestAdminWithoutGateway(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "caddy", "llm_gateway")); err != nil {
 		t.Fatalf("default storage directory not used: %v", err)
+	}
+}
+
+// TestCostControl drives rate limits, budgets and policies set through the
+// admin API, and pricing overrides, on a running Caddy.
+func TestCostControl(t *testing.T) {
+	u := startCaddy(t)
+	post := func(body string) (int, http.Header, string) {
+		req, _ := http.NewRequest("POST", gatewayURL+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+clientToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	chat := `{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"x"}]}`
+	svc := "/llm_gateway/services/" + u.service
+
+	// Rate limit: rpm 1.
+	adminJSON(t, "PATCH", svc, `{"limits":{"rpm":1}}`, 200, nil)
+	if s, _, b := post(chat); s != 200 {
+		t.Fatalf("first request: %d %s", s, b)
+	}
+	s, h, b := post(chat)
+	if s != 429 || h.Get("Retry-After") == "" || !strings.Contains(b, "rpm") {
+		t.Fatalf("over rpm: %d Retry-After %q %s", s, h.Get("Retry-After"), b)
+	}
+	adminJSON(t, "PATCH", svc, `{"limits":{}}`, 200, nil)
+
+	// Policy: compiled on save; a bad one is refused with the compiler's message.
+	status, body := adminDo(t, "PATCH", svc, `{"policy":"request.max_tokens <="}`)
+	if status != 400 || !strings.Contains(string(body), "policy") {
+		t.Fatalf("bad policy: %d %s", status, body)
+	}
+	adminJSON(t, "PATCH", svc, `{"policy":"request.max_tokens <= 50"}`, 200, nil)
+	if s, _, b := post(chat); s != 403 || !strings.Contains(b, "policy") {
+		t.Fatalf("policy: %d %s", s, b)
+	}
+	adminJSON(t, "PATCH", svc, `{"policy":""}`, 200, nil)
+
+	// Budget: a price override makes each request cost at most $1 (100
+	// output tokens at $10,000 per million), so a $2.50 budget admits two.
+	adminJSON(t, "PUT", "/llm_gateway/pricing", `{"overrides":{"gpt-4o-mini":{"input_usd":0.01,"output_usd":10000}}}`, 200, nil)
+	u.openai.Set(fakeprovider.Behavior{InputTokens: 5, OutputTokens: 100})
+	adminJSON(t, "PATCH", svc, `{"budget":{"daily_usd":2.5}}`, 200, nil)
+	for i := range 2 {
+		if s, _, b := post(chat); s != 200 {
+			t.Fatalf("request %d under budget: %d %s", i, s, b)
+		}
+	}
+	s, _, b = post(chat)
+	if s != 402 || !strings.Contains(b, "budget") {
+		t.Fatalf("over budget: %d %s", s, b)
+	}
+
+	// Spend survives a reload: the same storage, a new config.
+	var pricing struct {
+		Overrides map[string]map[string]float64 `json:"overrides"`
+	}
+	adminJSON(t, "GET", "/llm_gateway/pricing", "", 200, &pricing)
+	if pricing.Overrides["gpt-4o-mini"]["output_usd"] != 10000 {
+		t.Fatalf("pricing overrides %v", pricing.Overrides)
+	}
+	time.Sleep(1500 * time.Millisecond) // the spend writer runs every second
+	unload(t)
+	u2 := startCaddyAt(t, u.dir)
+	_ = u2
+	adminJSON(t, "PATCH", svc, `{"budget":{"daily_usd":2.5}}`, 200, nil)
+	if s, _, b := post(chat); s != 402 {
+		t.Fatalf("after reload, the spent budget was forgotten: %d %s", s, b)
 	}
 }

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/admin"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
@@ -41,7 +44,22 @@ type state struct {
 
 	keysMu sync.Mutex
 	keys   map[string][]openKey // provider -> stored keys, by priority
+
+	// limits holds rate-limit state and spend; settled spend is written
+	// to the store by one writer, every spendEvery.
+	limits *limits.Engine
+	// pending holds spend a failed write could not store, for the next
+	// attempt (only the writer goroutine touches it).
+	pending []storage.SpendDelta
+	// prices are the pricing overrides stored through the admin API.
+	prices atomic.Pointer[map[string]pricing.Price]
+	// pricesGen counts changes to prices, so handlers rebuild their tables.
+	pricesGen atomic.Uint64
 }
+
+// spendEvery is how often settled spend is written: a kill -9 loses at
+// most the spend settled in the last interval.
+const spendEvery = time.Second
 
 // openKey is a stored provider key, unsealed.
 type openKey struct {
@@ -53,7 +71,7 @@ type openKey struct {
 // releaseState.
 func acquireState(dir string, log *zap.Logger) (*state, error) {
 	v, _, err := states.LoadOrNew(dir, func() (caddy.Destructor, error) {
-		s := &state{dir: dir, log: log, keys: map[string][]openKey{}}
+		s := &state{dir: dir, log: log, keys: map[string][]openKey{}, limits: limits.New(limits.Options{})}
 		s.verifier = auth.NewVerifier(lookup{s}, 0)
 		return s, nil
 	})
@@ -89,6 +107,14 @@ func (s *state) open() (*storage.Badger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.loadSpend(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadPrices(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.db = db
 	s.stop, s.closed = make(chan struct{}), make(chan struct{})
 	go s.flushLastUsed()
@@ -96,20 +122,135 @@ func (s *state) open() (*storage.Badger, error) {
 	return db, nil
 }
 
+// flushLastUsed is the single writer of written-behind data: settled
+// spend every second, token last-used times every 10 s.
 func (s *state) flushLastUsed() {
 	defer close(s.closed)
-	t := time.NewTicker(lastUsedEvery)
-	defer t.Stop()
+	spend := time.NewTicker(spendEvery)
+	defer spend.Stop()
+	used := time.NewTicker(lastUsedEvery)
+	defer used.Stop()
 	for {
 		select {
-		case <-t.C:
+		case <-spend.C:
+			s.writeSpend()
+		case <-used.C:
 			if err := s.verifier.FlushLastUsed(context.Background()); err != nil {
 				s.log.Warn("writing token last-used times", zap.Error(err))
 			}
 		case <-s.stop:
+			s.writeSpend()
 			return
 		}
 	}
+}
+
+// writeSpend persists the spend settled since the last call.
+func (s *state) writeSpend() {
+	deltas := s.limits.Drain()
+	s.mu.Lock()
+	db := s.db
+	s.mu.Unlock()
+	if db == nil {
+		return
+	}
+	if len(deltas) > 0 {
+		batch := make([]storage.SpendDelta, 0, len(deltas))
+		for _, d := range deltas {
+			batch = append(batch, storage.SpendDelta{Key: d.Key, Window: d.Window, Start: d.Start, Amount: d.Amount})
+		}
+		s.pending = append(s.pending, batch...)
+	}
+	if len(s.pending) == 0 {
+		return
+	}
+	if err := db.AddSpend(context.Background(), s.pending); err != nil {
+		s.log.Error("writing settled spend; retrying next second", zap.Int("deltas", len(s.pending)), zap.Error(err))
+		return
+	}
+	s.pending = s.pending[:0]
+}
+
+// loadSpend seeds the limits engine with today's and this month's spend.
+func (s *state) loadSpend(db *storage.Badger) error {
+	now := time.Now().UTC()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	days, err := db.SpendTotals(ctx, limits.WindowDay, day)
+	if err != nil {
+		return fmt.Errorf("loading today's spend: %w", err)
+	}
+	months, err := db.SpendTotals(ctx, limits.WindowMonth, month)
+	if err != nil {
+		return fmt.Errorf("loading this month's spend: %w", err)
+	}
+	for k, m := range months {
+		s.limits.Load(k, day, days[k], month, m)
+	}
+	for k, d := range days {
+		if _, ok := months[k]; !ok {
+			s.limits.Load(k, day, d, month, 0)
+		}
+	}
+	return nil
+}
+
+// loadPrices reads the pricing overrides stored through the admin API.
+func (s *state) loadPrices(db *storage.Badger) error {
+	doc, err := db.GetPricingOverrides(context.Background())
+	if err != nil {
+		return fmt.Errorf("loading pricing overrides: %w", err)
+	}
+	o := map[string]pricing.Price{}
+	if len(doc) > 0 {
+		if err := json.Unmarshal(doc, &o); err != nil {
+			return fmt.Errorf("reading pricing overrides: %w", err)
+		}
+	}
+	s.SetPrices(o)
+	return nil
+}
+
+// priceTable returns the price function of a handler: list prices, the
+// site's overrides, then the admin API's overrides, rebuilt only when the
+// admin overrides change.
+func (s *state) priceTable(site map[string]pricing.Price) func() *pricing.Table {
+	type built struct {
+		gen uint64
+		t   *pricing.Table
+	}
+	var cache atomic.Pointer[built]
+	return func() *pricing.Table {
+		gen := s.pricesGen.Load()
+		if c := cache.Load(); c != nil && c.gen == gen {
+			return c.t
+		}
+		merged := make(map[string]pricing.Price, len(site))
+		for m, p := range site {
+			merged[m] = p
+		}
+		for m, p := range s.Prices() {
+			merged[m] = p
+		}
+		t := pricing.Default().WithOverrides(merged)
+		cache.Store(&built{gen: gen, t: t})
+		return t
+	}
+}
+
+// Prices returns the pricing overrides stored through the admin API.
+func (s *state) Prices() map[string]pricing.Price {
+	if p := s.prices.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetPrices replaces the stored pricing overrides in memory.
+func (s *state) SetPrices(o map[string]pricing.Price) {
+	s.prices.Store(&o)
+	s.pricesGen.Add(1)
 }
 
 // Destruct closes the database once no config uses it any more.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // kind classifies a gateway error; each surface names it in its own words.
@@ -30,6 +31,8 @@ type apiError struct {
 	code    string // OpenAI's machine-readable code, may be empty
 	message string
 	param   string // the offending request field, may be empty
+	// retryAfter, when set, is sent as the Retry-After header (429).
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -99,6 +102,9 @@ func errorBody(s Surface, e *apiError) []byte {
 
 // writeError answers e in the shape of surface s.
 func writeError(w http.ResponseWriter, s Surface, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
+	}
 	writeJSON(w, e.status, errorBody(s, e))
 }
 

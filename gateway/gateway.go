@@ -16,6 +16,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
@@ -45,6 +48,16 @@ type Config struct {
 	// Keys chooses stored provider keys. Nil: every provider uses its
 	// configured key.
 	Keys KeySource
+	// Prices returns the effective price table; it is called per request,
+	// so changes made through the admin API apply at once. Nil: the
+	// embedded list prices.
+	Prices func() *pricing.Table
+	// Limits admits requests against rate limits and budgets, and holds
+	// the spend. Nil: no rate limits or budgets.
+	Limits *limits.Engine
+	// Policies are CEL policies every request must pass, before its
+	// service's own.
+	Policies policy.Set
 }
 
 // Authenticator verifies gateway tokens; *auth.Verifier is the
@@ -64,15 +77,20 @@ type KeySource interface {
 // Gateway serves the inbound API surfaces. It is an http.Handler and safe
 // for concurrent use.
 type Gateway struct {
-	maxBody   int64
-	log       *zap.Logger
-	auth      Authenticator
-	keys      KeySource
-	router    *route.Router
-	providers map[string]provider.Provider
-	models    []route.Model
-	mux       *http.ServeMux
-	postPaths []string
+	maxBody  int64
+	log      *zap.Logger
+	auth     Authenticator
+	keys     KeySource
+	prices   func() *pricing.Table
+	limits   *limits.Engine
+	policies policy.Set
+
+	svcPolicies policyCache
+	router      *route.Router
+	providers   map[string]provider.Provider
+	models      []route.Model
+	mux         *http.ServeMux
+	postPaths   []string
 }
 
 // New builds a Gateway from cfg.
@@ -85,6 +103,9 @@ func New(cfg Config) (*Gateway, error) {
 		log:       cfg.Logger,
 		auth:      cfg.Auth,
 		keys:      cfg.Keys,
+		prices:    cfg.Prices,
+		limits:    cfg.Limits,
+		policies:  cfg.Policies,
 		providers: make(map[string]provider.Provider, len(cfg.Providers)),
 	}
 	if g.maxBody <= 0 {
@@ -92,6 +113,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if g.log == nil {
 		g.log = zap.NewNop()
+	}
+	if g.prices == nil {
+		def := pricing.Default()
+		g.prices = func() *pricing.Table { return def }
 	}
 	infos := make([]route.ProviderInfo, 0, len(cfg.Providers))
 	for _, p := range cfg.Providers {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
@@ -39,6 +40,8 @@ type exchange struct {
 	clientUsage bool
 
 	status int // the status answered to the client, once known
+
+	cost cost // admission, metering and settlement
 }
 
 // mode is how a request reaches its provider.
@@ -55,15 +58,19 @@ const (
 
 // serve runs one request through the pipeline:
 //
-//	authenticate → decode → route (allowed models) → prepare (translate,
-//	provider key) → send → relay (whole or streamed)
+//	authenticate → decode → route (allowed models) → admit (policies, rate
+//	limits, budget reservation) → prepare (translate, provider key) → send
+//	→ relay (whole or streamed, metered) → settle
 //
 // Authentication comes first, so an unauthenticated client cannot make the
 // gateway read a large body. Every stage that fails answers in the
-// surface's error shape.
+// surface's error shape. Settlement runs deferred: every admitted request
+// is settled exactly once, whatever happened (provider error, timeout,
+// client gone, panic).
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	x := &exchange{ep: ep, start: time.Now()}
 	defer g.finish(x)
+	defer g.settle(x)
 
 	id, aerr := g.authenticate(r)
 	if aerr != nil {
@@ -79,17 +86,28 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 		g.fail(w, x, err)
 		return
 	}
+	if err := g.admit(x, r); err != nil {
+		g.fail(w, x, err)
+		return
+	}
 	call, err := g.prepare(x, r)
 	if err != nil {
 		g.fail(w, x, err)
 		return
 	}
+	x.cost.sent = true
+	if x.stream {
+		x.cost.stream = meter.NewStream(string(x.provider.Dialect()), string(call.Op))
+		x.cost.stream.SetInputEstimate(x.cost.estInput)
+	}
 	resp, err := x.provider.Send(r.Context(), call)
 	if err != nil {
+		x.cost.sent = false // nothing reached a provider that could bill it
 		g.fail(w, x, g.sendError(x, r.Context(), err))
 		return
 	}
 	defer resp.Body.Close()
+	x.cost.upstreamOK = resp.StatusCode < 400
 	g.relay(w, r, x, resp)
 }
 

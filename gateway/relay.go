@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
 )
@@ -124,9 +125,12 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 			w.Header().Set("Content-Length", fmt.Sprint(resp.ContentLength))
 		}
 		w.WriteHeader(resp.StatusCode)
-		if err := copyBody(w, resp.Body); err != nil {
+		capture := &capped{limit: maxMeteredBody}
+		if err := copyBody(w, io.TeeReader(resp.Body, capture)); err != nil {
 			g.log.Debug("relaying answer", zap.Error(err))
+			return // cut: settled at the worst case
 		}
+		x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(x.ep.op), capture.buf)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTranslatedBody))
@@ -134,6 +138,7 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 		g.fail(w, x, g.readError(x, err))
 		return
 	}
+	x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(provider.OpMessages), body)
 	out, err := translate.MessagesToChatResponse(body, time.Now().Unix())
 	if err != nil {
 		g.log.Warn("untranslatable provider answer", zap.String("provider", x.provider.Name()), zap.Error(err))
@@ -142,6 +147,28 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 		return
 	}
 	writeJSON(w, resp.StatusCode, out)
+}
+
+// maxMeteredBody bounds how much of a relayed answer is kept to read its
+// usage; a larger answer is settled at its reserved worst case.
+const maxMeteredBody = 16 << 20
+
+// capped keeps the first limit bytes written to it.
+type capped struct {
+	buf   []byte
+	limit int
+	over  bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if !c.over {
+		if len(c.buf)+len(p) > c.limit {
+			c.over, c.buf = true, nil
+		} else {
+			c.buf = append(c.buf, p...)
+		}
+	}
+	return len(p), nil
 }
 
 // copyBufs holds the buffers copyBody relays answers through.

@@ -54,6 +54,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			rc.Flush()
 			return
 		}
+		x.cost.stream.Event(ev.Name, ev.Data)
 		out = out[:0]
 		switch {
 		case conv != nil:

@@ -81,14 +81,28 @@ type Options struct {
 //	tokh/<32 raw SHA-256 bytes>      -> tokenID         (unique hash index)
 //	toksvc/<serviceID>/<tokenID>     -> empty           (tokens of a service)
 //	pkey/<provider>/<providerKeyID>  -> ProviderKey JSON
+//	spendw/<window>/<start>/<scope>  -> total, 8 bytes big-endian (micro-USD)
+//	spendk/<nnn>/<scope>/<window>/<start> -> the same total (nnn: len(scope), 3 digits)
+//	cfg/pricing-overrides            -> the caller's JSON document
+//
+// A spend total is stored twice, in one transaction: spendw/ lists every
+// scope of one window (SpendTotals), spendk/ one scope's windows in time
+// order (SpendHistory). <window> is "day" or "month", <start> its UTC start
+// as 2006-01-02 or 2006-01; a scope key is any 1-256 bytes, '/' included,
+// and is made prefix-free in the middle of spendk/ keys by its length.
 //
 // IDs come from NewID and sort in creation order, so a prefix scan lists
 // records in creation order and a page cursor is the last ID of the
 // previous page. Every prefix ends in '/' and none is a prefix of another;
 // IDs from requests are checked for the NewID shape before they go into a
 // key; service names only end keys that are read by point lookup; provider
-// names, which sit in the middle of scanned keys, may not contain '/'. So
+// names, which sit in the middle of scanned keys, may not contain '/'; spend
+// scope keys end spendw/ keys and follow their length in spendk/ keys. So
 // no user-supplied string can reach another record's keys.
+//
+// The spend and configuration prefixes came after schema version 1 without
+// changing it: they are new prefixes disjoint from the others, which no
+// older scan reaches, so a database of either age opens with either build.
 type Badger struct {
 	db  *badger.DB
 	dir string

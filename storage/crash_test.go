@@ -29,6 +29,8 @@ const crashHelperEnv = "LLMGW_STORAGE_CRASH_HELPER_DIR"
 //	revall <serviceID>             (RevokeServiceTokens)
 //	pk <provider> <keyID>
 //	pkdel <provider> <keyID>
+//	spendtry <n>                   (before AddSpend of crashSpendDeltas(n))
+//	spend <n>                      (after it)
 func TestHelperProcess(t *testing.T) {
 	dir := os.Getenv(crashHelperEnv)
 	if dir == "" {
@@ -60,6 +62,14 @@ func TestHelperProcess(t *testing.T) {
 			}
 			say("tok %s %s %x", tok.ID, svc.ID, tok.Hash)
 			toks = append(toks, tok)
+			if j%4 == 3 {
+				n := int64(i*8 + j + 1)
+				say("spendtry %d", n)
+				if err := b.AddSpend(ctx, crashSpendDeltas(n)); err != nil {
+					fail(err)
+				}
+				say("spend %d", n)
+			}
 			// Last-used times are written behind: they may be lost and are
 			// not checked, but they must not disturb what is.
 			if err := b.TouchTokens(ctx, map[string]time.Time{tok.ID: time.Now()}); err != nil {
@@ -92,15 +102,71 @@ func TestHelperProcess(t *testing.T) {
 	}
 }
 
+// crashSpendDay and crashSpendMonth are the windows the helper adds spend
+// to: fixed, so a run across midnight checks the same totals.
+var (
+	crashSpendDay   = time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	crashSpendMonth = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// crashSpendDeltas is what the helper adds in one AddSpend call: nested
+// scope keys, both windows, and one total twice in the batch.
+func crashSpendDeltas(n int64) []SpendDelta {
+	return []SpendDelta{
+		{Key: "svc/crash", Window: WindowDay, Start: crashSpendDay, Amount: n},
+		{Key: "svc/crash", Window: WindowMonth, Start: crashSpendMonth, Amount: n},
+		{Key: "svc/crash/b", Window: WindowDay, Start: crashSpendDay, Amount: 2 * n},
+		{Key: "svc/crash/b", Window: WindowMonth, Start: crashSpendMonth, Amount: 2 * n},
+		{Key: "tok/crash", Window: WindowDay, Start: crashSpendDay, Amount: n},
+		{Key: "tok/crash", Window: WindowDay, Start: crashSpendDay, Amount: 3 * n},
+	}
+}
+
+// spendCellOf names a total of the crash test.
+type spendCellOf struct{ window, key string }
+
 // acked is what the children acknowledged, over every kill cycle.
 type acked struct {
-	services  []string
-	tokens    map[string]ackedToken // by token ID
-	revoked   map[string]bool       // token IDs
-	revAll    map[string]bool       // service IDs
-	keys      map[string]string     // key ID -> provider
-	deleted   map[string]bool       // key IDs
-	lineCount int
+	// spent sums the acknowledged AddSpend calls; slack the calls that were
+	// in flight at a kill (started, not acknowledged: they may or may not
+	// have been applied); spendTry is the call in flight, 0 if none.
+	spent, slack map[spendCellOf]int64
+	spendTry     int64
+	spendCalls   int // acknowledged AddSpend calls
+	services     []string
+	tokens       map[string]ackedToken // by token ID
+	revoked      map[string]bool       // token IDs
+	revAll       map[string]bool       // service IDs
+	keys         map[string]string     // key ID -> provider
+	deleted      map[string]bool       // key IDs
+	lineCount    int
+}
+
+// addCrashSpend adds crashSpendDeltas(n) to sums.
+func addCrashSpend(sums map[spendCellOf]int64, n int64) {
+	for _, d := range crashSpendDeltas(n) {
+		sums[spendCellOf{d.Window, d.Key}] += d.Amount
+	}
+}
+
+// spentOrSlack is every total the children may have added to.
+func (a *acked) spentOrSlack() map[spendCellOf]bool {
+	m := map[spendCellOf]bool{}
+	for c := range a.spent {
+		m[c] = true
+	}
+	for c := range a.slack {
+		m[c] = true
+	}
+	return m
+}
+
+// endCycle records the AddSpend call a kill interrupted, if any.
+func (a *acked) endCycle() {
+	if a.spendTry != 0 {
+		addCrashSpend(a.slack, a.spendTry)
+		a.spendTry = 0
+	}
 }
 
 type ackedToken struct {
@@ -130,6 +196,20 @@ func (a *acked) add(t *testing.T, line string) {
 		a.keys[f[2]] = f[1]
 	case f[0] == "pkdel" && len(f) == 3:
 		a.deleted[f[2]] = true
+	case f[0] == "spendtry" && len(f) == 2:
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || a.spendTry != 0 {
+			t.Fatalf("bad line %q (in flight: %d)", line, a.spendTry)
+		}
+		a.spendTry = n
+	case f[0] == "spend" && len(f) == 2:
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || n != a.spendTry {
+			t.Fatalf("bad line %q (in flight: %d)", line, a.spendTry)
+		}
+		addCrashSpend(a.spent, n)
+		a.spendTry = 0
+		a.spendCalls++
 	default:
 		return // test framework output
 	}
@@ -139,16 +219,17 @@ func (a *acked) add(t *testing.T, line string) {
 // TestKill9Durability runs a child process that writes to a store and
 // prints each acknowledged write, SIGKILLs it at a random point while it is
 // writing, reopens the directory and checks that every acknowledged
-// creation, revocation and deletion is there. The cycles share the
-// directory, so each also recovers from the previous kills. While a child
-// holds the directory, Open in this process must fail naming it.
+// creation, revocation, deletion and spend addition is there. The cycles
+// share the directory, so each also recovers from the previous kills. While
+// a child holds the directory, Open in this process must fail naming it.
 func TestKill9Durability(t *testing.T) {
 	cycles := 5
 	if testing.Short() {
 		cycles = 2
 	}
 	dir := t.TempDir()
-	a := &acked{tokens: map[string]ackedToken{}, revoked: map[string]bool{}, revAll: map[string]bool{}, keys: map[string]string{}, deleted: map[string]bool{}}
+	a := &acked{tokens: map[string]ackedToken{}, revoked: map[string]bool{}, revAll: map[string]bool{}, keys: map[string]string{}, deleted: map[string]bool{},
+		spent: map[spendCellOf]int64{}, slack: map[spendCellOf]int64{}}
 	for cycle := range cycles {
 		killAfter := 40 + rand.IntN(400) // acknowledged lines before the kill
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -192,6 +273,7 @@ func TestKill9Durability(t *testing.T) {
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 			t.Fatalf("cycle %d: child did not die of SIGKILL: %v\n%s", cycle, err, stderr.String())
 		}
+		a.endCycle()
 		t.Logf("cycle %d: killed after %d acknowledged writes (%d in all)", cycle, a.lineCount-before, a.lineCount)
 		checkAcked(t, dir, a)
 	}
@@ -233,4 +315,30 @@ func checkAcked(t *testing.T, dir string, a *acked) {
 			t.Fatalf("acknowledged key %s: %v", id, err)
 		}
 	}
+	// Every acknowledged addition is in its total; an addition in flight at
+	// a kill may be too, nothing else.
+	for _, w := range []struct {
+		window string
+		start  time.Time
+	}{{WindowDay, crashSpendDay}, {WindowMonth, crashSpendMonth}} {
+		got, err := b.SpendTotals(ctx, w.window, w.start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for key, total := range got {
+			c := spendCellOf{w.window, key}
+			if _, ok := a.spentOrSlack()[c]; !ok {
+				t.Fatalf("%s spend of %q: %d, never written", w.window, key, total)
+			}
+		}
+		for c := range a.spentOrSlack() {
+			if c.window != w.window {
+				continue
+			}
+			if lo, hi := a.spent[c], a.spent[c]+a.slack[c]; got[c.key] < lo || got[c.key] > hi {
+				t.Fatalf("%s spend of %q: %d, want %d (acknowledged) to %d (with the calls in flight at kills)", w.window, c.key, got[c.key], lo, hi)
+			}
+		}
+	}
+	t.Logf("spend: %d acknowledged AddSpend calls, all there", a.spendCalls)
 }

@@ -1,5 +1,6 @@
 // Package storage holds the gateway's persisted records (services, tokens,
-// sealed provider keys), the Store interface every backend implements, and
+// sealed provider keys, spend totals per budget window, the pricing
+// overrides document), the Store interface every backend implements, and
 // its embedded Badger implementation.
 //
 // Every mutation is durable (synced to disk) before it returns, except
@@ -85,6 +86,46 @@ type ProviderKey struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Spend windows: UTC calendar days and months.
+const (
+	WindowDay   = "day"
+	WindowMonth = "month"
+)
+
+// SpendDelta is an amount of settled spend (micro-USD) to add to a scope's
+// total in one window.
+type SpendDelta struct {
+	// Key is the scope, e.g. "svc/<id>" or "tok/<id>": 1 to 256 bytes, any
+	// bytes ('/' included).
+	Key string
+	// Window is WindowDay or WindowMonth.
+	Window string
+	// Start is the window's first instant: a UTC midnight for a day, the
+	// UTC midnight of the 1st for a month (in any time.Location, only the
+	// instant counts), in the years 1 to 9999 and not the zero time.
+	Start time.Time
+	// Amount is micro-USD, 0 or more. A zero amount writes nothing.
+	Amount int64
+}
+
+// Limits of AddSpend and PutPricingOverrides.
+const (
+	// SpendBatchSize is how many distinct (Key, Window, Start) one AddSpend
+	// transaction changes: with 256-byte keys about half of what a Badger
+	// transaction can hold in the store's memory profile.
+	SpendBatchSize = 1024
+	// MaxPricingOverridesSize is the largest pricing overrides document,
+	// in bytes.
+	MaxPricingOverridesSize = 4 << 20
+)
+
+// SpendTotal is a scope's total spend (micro-USD) in the window starting at
+// Start (UTC).
+type SpendTotal struct {
+	Start  time.Time
+	Amount int64
+}
+
 // Page selects a window of a list: at most Limit records after Cursor.
 type Page struct {
 	// Limit is the page size; values ≤ 0 or above MaxPageSize mean
@@ -125,6 +166,41 @@ type Store interface {
 	GetProviderKey(ctx context.Context, provider, id string) (*ProviderKey, error)
 	ListProviderKeys(ctx context.Context, provider string) ([]ProviderKey, error) // by priority, then creation
 	DeleteProviderKey(ctx context.Context, provider, id string) error
+
+	// AddSpend adds each delta's Amount to the total of its (Key, Window,
+	// Start), saturating at math.MaxInt64, and syncs before returning, so
+	// a crash loses at most deltas whose call had not returned. Deltas with
+	// the same (Key, Window, Start) add up. The gateway's single spend
+	// writer calls it about once a second. Every delta is checked first:
+	// ErrInvalid (and nothing written) if a key is empty or longer than 256
+	// bytes, a window unknown, a start not the start of its window, or an
+	// amount negative. A batch of up to SpendBatchSize distinct (Key,
+	// Window, Start) is applied atomically; a larger one in transactions
+	// of that many, so an error may come after some of them were applied.
+	// Once started it runs to the end even if ctx is canceled.
+	AddSpend(ctx context.Context, deltas []SpendDelta) error
+	// SpendTotals returns every scope's total in the window starting at
+	// start, by scope key (empty, not nil, when there is none): for loading
+	// the in-memory counters at startup. It reads only that window's
+	// totals. ErrInvalid for an unknown window or a start that is not the
+	// start of a window.
+	SpendTotals(ctx context.Context, window string, start time.Time) (map[string]int64, error)
+	// SpendHistory returns the scope's totals in the windows of that kind
+	// starting in [from, to), oldest first, Start in UTC; windows without
+	// spend are absent. from and to need not be window starts; from ≥ to
+	// gives none. It reads only that scope's totals from the window
+	// containing from on. ErrInvalid for an empty or over-long key or an
+	// unknown window.
+	SpendHistory(ctx context.Context, key, window string, from, to time.Time) ([]SpendTotal, error)
+
+	// GetPricingOverrides returns the document stored by
+	// PutPricingOverrides, or nil if none was ever stored.
+	GetPricingOverrides(ctx context.Context) ([]byte, error)
+	// PutPricingOverrides stores the pricing overrides document (JSON whose
+	// content the caller owns), replacing the previous one, synced.
+	// ErrInvalid if doc is not valid JSON (an empty doc is not) or is
+	// larger than MaxPricingOverridesSize.
+	PutPricingOverrides(ctx context.Context, doc []byte) error
 
 	// Close releases the store.
 	Close() error

@@ -1,0 +1,268 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
+)
+
+// The cost-control stages of the pipeline: admit (policy, rate limits and
+// budget reservation, before the provider is called) and settle (after it
+// answered, whatever happened).
+
+// defaultMaxOutput is reserved for a request that names no output cap, for
+// a model whose cap is unknown.
+const defaultMaxOutput = 16384
+
+// cost is the cost-control state of one exchange.
+type cost struct {
+	estInput   int64 // estimated input tokens of the request
+	maxOut     int64 // the output cap reserved for
+	price      pricing.Price
+	priced     bool
+	res        *limits.Reservation
+	sent       bool // the provider was called
+	upstreamOK bool // the provider answered 2xx
+	stream     *meter.Stream
+	usage      meter.Usage
+	metered    bool // usage is known (reported or estimated)
+}
+
+// ServiceScope and TokenScope name the limit scopes of a service and a
+// token, as the limits engine and the spend ledger know them.
+func ServiceScope(id string) string { return "svc/" + id }
+
+// TokenScope names the limit scope of a token.
+func TokenScope(id string) string { return "tok/" + id }
+
+// admit runs the request's policies, then reserves its worst case against
+// every rate limit and budget it touches.
+func (g *Gateway) admit(x *exchange, r *http.Request) error {
+	svc, tok := x.id.Service, x.id.Token
+	x.cost.estInput = meter.EstimateRequestTokens(string(x.ep.surface.dialect()), string(x.ep.op), x.body.Bytes())
+	requestedMax := requestedMaxTokens(x)
+	x.cost.price, x.cost.priced = g.prices().Lookup(x.provider.Type(), x.upstream)
+	x.cost.maxOut = requestedMax
+	if x.cost.maxOut <= 0 {
+		x.cost.maxOut = x.cost.price.MaxOutput
+	}
+	if x.cost.maxOut <= 0 {
+		x.cost.maxOut = defaultMaxOutput
+	}
+	worst := int64(0)
+	if x.cost.priced {
+		worst = x.cost.price.WorstCase(x.cost.estInput, x.cost.maxOut)
+	}
+
+	if err := g.checkPolicies(x, r, requestedMax, worst); err != nil {
+		return err
+	}
+	if g.limits == nil {
+		return nil
+	}
+	budgeted := svc.Budget != (storage.Budget{}) || tok.Budget != (storage.Budget{})
+	if budgeted && !x.cost.priced {
+		return &apiError{status: http.StatusPaymentRequired, kind: kindBilling, code: "price_unknown",
+			message: fmt.Sprintf("model %q of provider %q has no known price, so its cost cannot be counted against this service's budget; "+
+				"the operator can set one with `price` in the Caddyfile or PUT /llm_gateway/pricing", x.upstream, x.provider.Name())}
+	}
+	res, rej := g.limits.Admit(limits.Request{
+		Scopes: []limits.Scope{scopeOf(ServiceScope(svc.ID), svc.Limits, svc.Budget), scopeOf(TokenScope(tok.ID), tok.Limits, tok.Budget)},
+		Tokens: x.cost.estInput + x.cost.maxOut,
+		Cost:   worst,
+	})
+	if rej != nil {
+		if rej.Budget() {
+			return &apiError{status: http.StatusPaymentRequired, kind: kindBilling, code: "budget_exceeded", message: rej.Error()}
+		}
+		return &apiError{status: http.StatusTooManyRequests, kind: kindRateLimit, code: "rate_limit_exceeded", message: rej.Error(),
+			retryAfter: rej.RetryAfter(time.Now())}
+	}
+	x.cost.res = res
+	return nil
+}
+
+func scopeOf(key string, l storage.Limits, b storage.Budget) limits.Scope {
+	return limits.Scope{Key: key, RPM: l.RPM, RPD: l.RPD, TPM: l.TPM, DailyBudget: b.DailyMicroUSD, MonthlyBudget: b.MonthlyMicroUSD}
+}
+
+// requestedMaxTokens is the output cap the client asked for, 0 when none.
+func requestedMaxTokens(x *exchange) int64 {
+	for _, f := range []string{"max_completion_tokens", "max_tokens", "max_output_tokens"} {
+		if raw, ok := x.body.Raw(f); ok {
+			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// settle replaces the reservation with what the request consumed. It runs
+// once per admitted request, in the pipeline's deferred finish.
+func (g *Gateway) settle(x *exchange) {
+	c := &x.cost
+	if c.res == nil {
+		return
+	}
+	switch {
+	case !c.sent:
+		c.res.Release() // no provider was called: nothing was consumed
+		return
+	case !c.upstreamOK:
+		c.res.Settle(0, 0) // providers do not bill errors; the request still counts
+		return
+	}
+	u, ok := x.meteredUsage()
+	if !ok {
+		// The answer was cut before its usage could be read: charge the
+		// worst case reserved, never more and never nothing.
+		worst := int64(0)
+		if c.priced {
+			worst = c.price.WorstCase(c.estInput, c.maxOut)
+		}
+		c.res.Settle(c.estInput+c.maxOut, worst)
+		return
+	}
+	cost := int64(0)
+	if c.priced {
+		cost = c.price.Cost(u)
+	}
+	c.res.Settle(u.Total(), cost)
+}
+
+// meteredUsage is the usage of the exchange, from the provider's own
+// counts or, for a cut stream, an estimate.
+func (x *exchange) meteredUsage() (meter.Usage, bool) {
+	if x.cost.metered || x.cost.stream == nil {
+		return x.cost.usage, x.cost.metered // a whole answer (also one a stream request got)
+	}
+	return x.cost.stream.Usage(), true
+}
+
+// ---- policies ----
+
+// policyCache holds compiled service policies, by service ID.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]*policy.Policy
+}
+
+func (pc *policyCache) get(s *storage.Service) (*policy.Policy, error) {
+	pc.mu.Lock()
+	p, ok := pc.m[s.ID]
+	pc.mu.Unlock()
+	if ok && p.Source() == s.Policy {
+		return p, nil
+	}
+	p, err := policy.Compile("service "+s.Name, s.Policy)
+	if err != nil {
+		return nil, err
+	}
+	pc.mu.Lock()
+	if pc.m == nil {
+		pc.m = map[string]*policy.Policy{}
+	}
+	pc.m[s.ID] = p
+	pc.mu.Unlock()
+	return p, nil
+}
+
+// checkPolicies evaluates the global policies, then the service's. A
+// policy that cannot be evaluated denies the request (fail closed).
+func (g *Gateway) checkPolicies(x *exchange, r *http.Request, requestedMax, worst int64) error {
+	set := g.policies
+	if src := x.id.Service.Policy; src != "" {
+		p, err := g.svcPolicies.get(x.id.Service)
+		if err != nil {
+			return &apiError{status: http.StatusForbidden, kind: kindPermission, code: "policy_denied",
+				message: fmt.Sprintf("the policy of service %q does not compile, so its requests are denied: %v", x.id.Service.Name, err)}
+		}
+		set = append(set[:len(set):len(set)], p)
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	in := g.policyInput(x, r, requestedMax, worst)
+	denied, err := set.Eval(r.Context(), in) // each policy bounds its own time and cost
+	switch {
+	case err != nil && denied != nil:
+		return &apiError{status: http.StatusForbidden, kind: kindPermission, code: "policy_denied",
+			message: fmt.Sprintf("policy %q could not be evaluated, so the request is denied: %v", denied.Name(), err)}
+	case err != nil:
+		return &apiError{status: http.StatusForbidden, kind: kindPermission, code: "policy_denied",
+			message: fmt.Sprintf("a policy could not be evaluated, so the request is denied: %v", err)}
+	case denied != nil:
+		return &apiError{status: http.StatusForbidden, kind: kindPermission, code: "policy_denied",
+			message: fmt.Sprintf("request denied by policy %q", denied.Name())}
+	}
+	return nil
+}
+
+// hiddenHeaders never reach a policy: credentials and cookies.
+var hiddenHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true,
+	"Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true}
+
+func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst int64) *policy.Input {
+	in := &policy.Input{
+		Request: policy.Request{
+			Model:                x.model,
+			Provider:             x.provider.Name(),
+			Surface:              string(x.ep.surface),
+			Stream:               x.stream,
+			MaxTokens:            requestedMax,
+			EstimatedInputTokens: x.cost.estInput,
+			EstimatedCostUSD:     float64(worst) / 1e6,
+			Headers:              make(map[string]string, len(r.Header)),
+		},
+		Service: policy.Subject{ID: x.id.Service.ID, Name: x.id.Service.Name, Labels: x.id.Service.Labels},
+		Token:   policy.Subject{ID: x.id.Token.ID, Name: x.id.Token.Name, Labels: x.id.Token.Labels},
+		Now:     time.Now(),
+	}
+	if raw, ok := x.body.Raw("temperature"); ok {
+		if t, err := strconv.ParseFloat(string(raw), 64); err == nil {
+			in.Request.Temperature, in.Request.HasTemperature = t, true
+		}
+	}
+	for _, f := range []string{"messages", "input", "contents"} {
+		if raw, ok := x.body.Raw(f); ok && len(raw) > 0 && raw[0] == '[' {
+			var msgs []json.RawMessage
+			if json.Unmarshal(raw, &msgs) == nil {
+				in.Request.MessageCount = int64(len(msgs))
+			}
+			break
+		}
+	}
+	n := 0
+	for k, v := range r.Header {
+		if hiddenHeaders[k] || len(v) == 0 || n == 64 {
+			continue
+		}
+		val := v[0]
+		if len(val) > 1024 {
+			val = val[:1024]
+		}
+		in.Request.Headers[strings.ToLower(k)] = val
+		n++
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		in.Request.ClientIP = host
+	}
+	if g.limits != nil {
+		s := g.limits.Spent(ServiceScope(x.id.Service.ID))
+		in.Usage = policy.Usage{SpentTodayUSD: float64(s.SpentToday) / 1e6, SpentMonthUSD: float64(s.SpentMonth) / 1e6,
+			RequestsThisMinute: s.RequestsThisMinute}
+	}
+	return in
+}
