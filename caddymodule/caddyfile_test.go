@@ -59,6 +59,11 @@ func TestCaddyfileMistakes(t *testing.T) {
 		{"openai_compatible without base_url", "llm_gateway {\n\tprovider local openai_compatible\n}", `base_url is required`},
 		{"azure with bad base_url", "llm_gateway {\n\tprovider az azure {\n\t\tbase_url ftp://x\n\t}\n}", `must be an absolute http or https URL`},
 		{"route cycle in aliases", "llm_gateway {\n\talias a b\n\talias b a\n}", `cycle`},
+		{"price with one amount", "llm_gateway {\n\tprice gpt-x 2.50\n}", "[<cached-input>], at Caddyfile:3"},
+		{"price not a number", "llm_gateway {\n\tprice gpt-x 2.5.0 10\n}", "price gpt-x: input"},
+		{"price twice", "llm_gateway {\n\tprice a 1 2\n\tprice a 1 2\n}", `price of "a" is given twice, at Caddyfile:4`},
+		{"policy that does not compile", "llm_gateway {\n\tpolicy p `request.model ==`\n}", "policy p:"},
+		{"policy without expression", "llm_gateway {\n\tpolicy p\n}", "policy takes a name and one CEL expression"},
 	}
 	adapter := caddyconfig.GetAdapter("caddyfile")
 	for _, tt := range tests {
