@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 // e2eBuild is the Caddy binary built for this test binary run.
@@ -601,4 +603,58 @@ func (p *caddyProc) logLinesFold(s string) []string {
 		}
 	}
 	return out
+}
+
+// e2eSpend is the spend persisted in a storage directory, in micro-USD
+// per scope key ("svc/<id>", "tok/<id>"), summed over the UTC days (day)
+// and the UTC months (month) from a test's start to now, so that a test
+// running across midnight still sees all of its spend.
+type e2eSpend struct {
+	day, month map[string]int64
+}
+
+// readSpend opens the storage directory in the test process, reads the
+// persisted spend totals since the given time, and closes it. No Caddy may
+// be running on the directory: Badger locks it, and a killed process's lock
+// is released with the process.
+func (e *e2eEnv) readSpend(t *testing.T, since time.Time) e2eSpend {
+	t.Helper()
+	db, err := storage.Open(e.storage, storage.Options{})
+	if err != nil {
+		t.Fatalf("opening %s in the test process (is a Caddy still running on it?): %v", e.storage, err)
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("closing %s in the test process: %v", e.storage, err)
+		}
+	}()
+	ctx := context.Background()
+	sp := e2eSpend{day: map[string]int64{}, month: map[string]int64{}}
+	s, now := since.UTC(), time.Now().UTC()
+	add := func(window string, start time.Time, into map[string]int64) {
+		t.Helper()
+		totals, err := db.SpendTotals(ctx, window, start)
+		if err != nil {
+			t.Fatalf("SpendTotals(%s, %s): %v", window, start.Format(time.DateOnly), err)
+		}
+		for k, v := range totals {
+			into[k] += v
+		}
+	}
+	for d := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC); !d.After(now); d = d.AddDate(0, 0, 1) {
+		add(storage.WindowDay, d, sp.day)
+	}
+	for m := time.Date(s.Year(), s.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(now); m = m.AddDate(0, 1, 0) {
+		add(storage.WindowMonth, m, sp.month)
+	}
+	return sp
+}
+
+// e2eUSD formats micro-USD as dollars, e.g. "$0.030000".
+func e2eUSD(micro int64) string {
+	sign := ""
+	if micro < 0 {
+		sign, micro = "-", -micro
+	}
+	return fmt.Sprintf("%s$%d.%06d", sign, micro/1_000_000, micro%1_000_000)
 }

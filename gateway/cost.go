@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -236,11 +235,8 @@ func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst 
 		}
 	}
 	for _, f := range []string{"messages", "input", "contents"} {
-		if raw, ok := x.body.Raw(f); ok && len(raw) > 0 && raw[0] == '[' {
-			var msgs []json.RawMessage
-			if json.Unmarshal(raw, &msgs) == nil {
-				in.Request.MessageCount = int64(len(msgs))
-			}
+		if n, ok := x.body.Len(f); ok {
+			in.Request.MessageCount = int64(n)
 			break
 		}
 	}

@@ -2,7 +2,9 @@ package gateway_test
 
 import (
 	"bufio"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
@@ -210,5 +214,108 @@ func TestSettlement(t *testing.T) {
 			t.Fatalf("cut stream not settled: spent %d reserved %d", got, res)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFailurePathsRelease checks that a request that never got an answer
+// (provider unreachable, timed out) releases its whole reservation.
+func TestFailurePathsRelease(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/v1"
+	ln.Close()
+	slow := fakeprovider.New(t, fakeprovider.OpenAI, openAIKey)
+	slow.Set(fakeprovider.Behavior{FirstByteDelay: 2 * time.Second})
+	mk := func(c provider.Config) provider.Provider {
+		p, err := provider.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	svc := &storage.Service{ID: "svc_f", Name: "failing", Active: true, Budget: storage.Budget{DailyMicroUSD: 1_000_000_000}}
+	eng := limits.New(limits.Options{})
+	g, err := gateway.New(gateway.Config{
+		Providers: []provider.Provider{
+			mk(provider.Config{Name: "dead", Type: "openai", BaseURL: dead, APIKey: "k"}),
+			mk(provider.Config{Name: "slow", Type: "openai", BaseURL: slow.URL, APIKey: openAIKey, HeaderTimeout: 200 * time.Millisecond}),
+		},
+		Routes: []route.Rule{
+			{Pattern: "gpt-4o", Targets: []route.Target{{Provider: "dead"}}},
+			{Pattern: "gpt-4o-mini", Targets: []route.Target{{Provider: "slow"}}},
+		},
+		Auth:   serviceAuth(svc),
+		Limits: eng,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	f := &fixture{gw: srv}
+	for _, c := range []struct {
+		model  string
+		status int
+	}{{"gpt-4o", 502}, {"gpt-4o-mini", 504}} {
+		resp, b := f.post(t, "/v1/chat/completions", `{"model":"`+c.model+`","max_tokens":100,"messages":[]}`)
+		if resp.StatusCode != c.status {
+			t.Fatalf("%s: status %d: %s", c.model, resp.StatusCode, b)
+		}
+		if s := eng.Spent(gateway.ServiceScope(svc.ID)); s.Reserved != 0 || s.SpentToday != 0 {
+			t.Fatalf("%s: reserved %d, spent %d after a failure", c.model, s.Reserved, s.SpentToday)
+		}
+	}
+}
+
+// BenchmarkAdmission measures what cost control adds to the handler path:
+// the same request with and without a limits engine, a budget, rate
+// limits and two policies (one global, one per service).
+func BenchmarkAdmission(b *testing.B) {
+	rt := cannedResponses()
+	mk := func(name, typ string) provider.Provider {
+		p, err := provider.New(provider.Config{Name: name, Type: typ, BaseURL: "http://upstream.invalid/v1", APIKey: "k", Transport: rt})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	global, err := policy.Compile("models", `request.model in ["gpt-4o-mini", "gpt-4o"] && request.max_tokens <= 4096`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := `{"model":"gpt-4o-mini","max_tokens":1000,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` +
+		strings.Repeat("lorem ipsum dolor sit amet ", 140) + `"}]}`
+	for _, withCost := range []bool{false, true} {
+		name := "without"
+		svc := &storage.Service{ID: "svc_bench", Name: "bench", Active: true}
+		cfg := gateway.Config{Providers: []provider.Provider{mk("openai", "openai")}}
+		if withCost {
+			name = "with_policies_limits_budget"
+			svc.Labels = map[string]string{"team": "research"}
+			svc.Policy = `service.labels["team"] == "research"`
+			svc.Limits = storage.Limits{RPM: 1 << 40, TPM: 1 << 50}
+			svc.Budget = storage.Budget{DailyMicroUSD: 1 << 60}
+			cfg.Limits = limits.New(limits.Options{})
+			cfg.Policies = policy.Set{global}
+		}
+		cfg.Auth = serviceAuth(svc)
+		g, err := gateway.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				w := httptest.NewRecorder()
+				g.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

@@ -221,7 +221,13 @@ func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) 
 	switch x.mode {
 	case chatToMessages:
 		c.Op = provider.OpMessages
-		body, err := translate.ChatToMessagesRequest(x.body.Bytes(), x.upstream, provider.MaxOutputTokens(x.upstream))
+		// Anthropic requires max_tokens: default it to the model's output
+		// cap (from the price table, else the adapter's own table).
+		maxOut := x.cost.price.MaxOutput
+		if maxOut <= 0 {
+			maxOut = int64(provider.MaxOutputTokens(x.upstream))
+		}
+		body, err := translate.ChatToMessagesRequest(x.body.Bytes(), x.upstream, int(maxOut))
 		if err != nil {
 			var te *translate.Error
 			if errors.As(err, &te) {

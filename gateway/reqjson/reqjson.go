@@ -288,3 +288,26 @@ func (o *Object) Bytes() []byte {
 	}
 	return append(out, o.src[closing:]...)
 }
+
+// Len returns the number of elements of key's value when it is an array,
+// and false otherwise, without decoding the elements.
+func (o *Object) Len(key string) (int, bool) {
+	v, ok := o.Raw(key)
+	// Edited values are not validated by Parse: check them.
+	if _, edited := o.edits[key]; !ok || len(v) == 0 || v[0] != '[' || edited && !json.Valid(v) {
+		return 0, false
+	}
+	i := skipSpace(v, 1)
+	if v[i] == ']' {
+		return 0, true
+	}
+	n := 0
+	for {
+		i = skipSpace(v, skipValue(v, i))
+		n++
+		if v[i] == ']' {
+			return n, true
+		}
+		i = skipSpace(v, i+1) // past the comma
+	}
+}

@@ -163,3 +163,20 @@ func TestManyKeys(t *testing.T) {
 		t.Fatalf("duplicate among many keys not found: %v", err)
 	}
 }
+
+func TestLen(t *testing.T) {
+	o, err := Parse([]byte(`{"a":[],"b":[1, {"x":[2,3]}, "s,]", [ ]],"c":{"d":1},"e":[ 7 ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]int{"a": 0, "b": 4, "e": 1} {
+		if n, ok := o.Len(key); !ok || n != want {
+			t.Errorf("Len(%q) = %d, %v; want %d", key, n, ok, want)
+		}
+	}
+	for _, key := range []string{"c", "missing"} {
+		if _, ok := o.Len(key); ok {
+			t.Errorf("Len(%q) ok for a non-array", key)
+		}
+	}
+}
