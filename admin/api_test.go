@@ -1119,3 +1119,59 @@ func TestAPIRequestHygiene(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIPricing(t *testing.T) {
+	e := newAPIEnv(t, false)
+	type price struct {
+		InputUSD  float64 `json:"input_usd"`
+		OutputUSD float64 `json:"output_usd"`
+	}
+	type answer struct {
+		Data []struct {
+			ProviderType string `json:"provider_type"`
+			Model        string `json:"model"`
+			Source       string `json:"source"`
+			AsOf         string `json:"as_of"`
+			price
+		} `json:"data"`
+		Overrides map[string]price `json:"overrides"`
+	}
+	list := getJSON[answer](e, "/llm_gateway/pricing")
+	var sawList bool
+	for _, d := range list.Data {
+		if d.Source == "list" && d.Model == "gpt-4o-mini" && d.ProviderType == "openai" && d.AsOf != "" && d.InputUSD > 0 {
+			sawList = true
+		}
+	}
+	if !sawList || len(list.Overrides) != 0 {
+		t.Fatalf("GET /pricing before any override: %+v", list.Overrides)
+	}
+
+	for _, tt := range []struct {
+		name, body, msg string
+	}{
+		{"no overrides field", `{}`, "overrides is required"},
+		{"negative price", `{"overrides":{"m":{"input_usd":-1,"output_usd":1}}}`, "input_usd"},
+		{"absurd price", `{"overrides":{"m":{"input_usd":1e9,"output_usd":1}}}`, "input_usd"},
+		{"no price at all", `{"overrides":{"m":{}}}`, "needs input_usd or output_usd"},
+		{"empty model", `{"overrides":{"":{"input_usd":1,"output_usd":1}}}`, "model names"},
+		{"unknown field", `{"overrides":{"m":{"input":1}}}`, "unknown field"},
+	} {
+		wantError(t, tt.name, e.do("PUT", "/llm_gateway/pricing", tt.body), 400, tt.msg)
+	}
+
+	r := e.do("PUT", "/llm_gateway/pricing", `{"overrides":{"gpt-4o-mini":{"input_usd":0.2,"output_usd":0.8},"my-local":{"input_usd":0,"output_usd":0.000001}}}`)
+	wantStatus(t, "PUT /pricing", r, 200)
+	got := getJSON[answer](e, "/llm_gateway/pricing")
+	if got.Overrides["gpt-4o-mini"] != (price{0.2, 0.8}) || got.Overrides["my-local"].OutputUSD != 0.000001 {
+		t.Fatalf("overrides %+v", got.Overrides)
+	}
+	stored, err := e.b.st.GetPricingOverrides(context.Background())
+	if err != nil || !strings.Contains(string(stored), "gpt-4o-mini") {
+		t.Fatalf("stored overrides %s, %v", stored, err)
+	}
+	wantStatus(t, "PUT {}", e.do("PUT", "/llm_gateway/pricing", `{"overrides":{}}`), 200)
+	if got := getJSON[answer](e, "/llm_gateway/pricing"); len(got.Overrides) != 0 {
+		t.Fatalf("overrides not cleared: %+v", got.Overrides)
+	}
+}
