@@ -13,6 +13,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
@@ -58,6 +59,12 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	}
 	if x.cost.maxOut <= 0 {
 		x.cost.maxOut = defaultMaxOutput
+	}
+	switch x.ep.op {
+	case provider.OpEmbeddings:
+		x.cost.maxOut = 0 // embeddings produce no output tokens
+	case provider.OpCountTokens:
+		x.cost.estInput, x.cost.maxOut = 0, 0 // counting tokens is free
 	}
 	worst := int64(0)
 	if x.cost.priced {

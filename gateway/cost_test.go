@@ -319,3 +319,25 @@ func BenchmarkAdmission(b *testing.B) {
 		})
 	}
 }
+
+// TestFreeAndOutputlessOperations: counting tokens costs nothing and is
+// admitted even on an exhausted budget's last cent; embeddings reserve no
+// output.
+func TestFreeAndOutputlessOperations(t *testing.T) {
+	svc := &storage.Service{ID: "svc_e", Name: "embedder", Active: true, Budget: storage.Budget{DailyMicroUSD: 1}}
+	f, eng := costFixture(t, svc)
+	resp, b := f.post(t, "/v1/messages/count_tokens", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("count_tokens under a 1 micro-USD budget: %d %s", resp.StatusCode, b)
+	}
+	// text-embedding-3-small at $0.02/M: a short input's worst case is a
+	// fraction of a micro-USD, rounded up to 1: admitted on a 1 micro-USD budget
+	// only because no output is reserved.
+	resp, b = f.post(t, "/v1/embeddings", `{"model":"text-embedding-3-small","input":"hello"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("embeddings: %d %s", resp.StatusCode, b)
+	}
+	if s := eng.Spent(gateway.ServiceScope(svc.ID)); s.Reserved != 0 {
+		t.Fatalf("reserved %d after settling", s.Reserved)
+	}
+}
