@@ -1062,3 +1062,256 @@ func TestE2ERevocationNextRequest(t *testing.T) {
 		})
 	}
 }
+
+// ---- 7. spend lost to kill -9 ----
+
+const (
+	// spendWriteEvery is how often the gateway writes settled spend
+	// (spendEvery in package caddymodule, which this package cannot see):
+	// a kill -9 may lose the spend settled in the last interval, no more.
+	spendWriteEvery = time.Second
+	// spendWriteSlack is allowed on top of spendWriteEvery before an
+	// acknowledged request's spend must be on disk. The writer is one
+	// goroutine woken by a ticker: on a loaded 2-core machine (the race
+	// detector, the traffic of the test itself, other test binaries) it
+	// can be scheduled late, and its write (a Badger transaction, then a
+	// sync) takes time of its own. Half a second absorbs that, and stays
+	// below a whole missed tick (2 s of loss), which the kills spread over
+	// 2 s of traffic catch in most runs.
+	spendWriteSlack = 500 * time.Millisecond
+	// spendKillFrom and spendKillSpan place the kills: each cycle kills at
+	// a random moment spendKillFrom to spendKillFrom+spendKillSpan into its
+	// traffic, the cycles spread evenly over that span. The writer ticks
+	// once a second from the start of the process, so the kills fall at
+	// every phase of its ticks, over two of them.
+	spendKillFrom = 1700 * time.Millisecond
+	spendKillSpan = 2 * time.Second
+	// spendTokenPrice is the price of one token in the test's config
+	// (`price gpt-4o-mini 1000 1000`: $1000 per million input or output
+	// tokens), in micro-USD; the fake provider reports spendInputTokens +
+	// spendOutputTokens for every answer.
+	spendTokenPrice   = 1000
+	spendInputTokens  = 10
+	spendOutputTokens = 20
+	spendRequestCost  = (spendInputTokens + spendOutputTokens) * spendTokenPrice // $0.03
+)
+
+// spendRun is the traffic of one kill cycle: chat completions sent one
+// after the other until the process is gone.
+type spendRun struct {
+	sent    int         // requests started, the one the kill cut included
+	acked   []time.Time // when each 200 was read in full, in order
+	endErr  error       // what ended the run
+	endedAt time.Time
+}
+
+// sendUntilGone sends body to the gateway, one request after the other,
+// until a request gets no answer or an answer other than 200.
+func sendUntilGone(p *caddyProc, token, body string) spendRun {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	var r spendRun
+	for {
+		r.sent++
+		status, b, err := p.post(client, token, "/v1/chat/completions", body)
+		switch {
+		case err != nil:
+			r.endErr, r.endedAt = err, time.Now()
+			return r
+		case status != http.StatusOK:
+			r.endErr, r.endedAt = fmt.Errorf("status %d: %s", status, b), time.Now()
+			return r
+		}
+		r.acked = append(r.acked, time.Now())
+	}
+}
+
+// TestE2ESpendKillLoss checks the documented bound on the spend a kill -9
+// loses: settled spend is written every second, so at most the spend of
+// the requests answered in the last second (plus slack, spendWriteSlack)
+// may be missing after a SIGKILL, and nothing is ever counted that was not
+// settled.
+//
+// Every request costs exactly spendRequestCost (measured once, after a
+// clean stop). In each of several cycles on one storage directory, Caddy
+// is started, requests are sent one after the other, and Caddy is killed
+// at a random moment 1.7-3.7 s in; the test then opens the storage itself and
+// checks that the spend persisted by the cycle is a whole number of
+// requests, at least every request answered more than 1.5 s before the
+// kill and at most every request sent (the one in flight included), the
+// same for the service and the token and for the day and the month.
+// Finally, after a restart, a daily budget just above the persisted spend
+// must stop requests within a few: the budget counts the spend persisted
+// before the kills.
+func TestE2ESpendKillLoss(t *testing.T) {
+	up := fakeprovider.New(t, fakeprovider.OpenAI, e2eProviderKey)
+	up.Set(fakeprovider.Behavior{InputTokens: spendInputTokens, OutputTokens: spendOutputTokens})
+	env := newE2EEnv(t, "LLMGW_E2E_OPENAI_KEY="+e2eProviderKey)
+	cfg := e2eConfig{Gateway: e2eGateway(up.URL, fmt.Sprintf("price gpt-4o-mini %d %d", spendTokenPrice, spendTokenPrice))}
+	seed := e2eSeed(t)
+	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	began := time.Now()
+
+	// The cost of one request: one request, a clean stop (which writes
+	// all settled spend), and what the storage holds.
+	p := env.start(t, cfg)
+	svc := p.createService(t, "spend")
+	tok := p.mintToken(t, svc)
+	svcKey, tokKey := "svc/"+svc, "tok/"+tok.ID
+	if status, body := p.chatStatus(t, tok.Token); status != http.StatusOK {
+		t.Fatalf("first request: %d %s", status, body)
+	}
+	p.stop(t)
+	// persisted reads the storage and checks that the service's and the
+	// token's totals agree, for the day and for the month; it returns the
+	// service's day total.
+	persisted := func(when string) int64 {
+		t.Helper()
+		sp := env.readSpend(t, began)
+		total := sp.day[svcKey]
+		for _, c := range []struct {
+			what string
+			got  int64
+		}{
+			{"the token's day total", sp.day[tokKey]},
+			{"the service's month total", sp.month[svcKey]},
+			{"the token's month total", sp.month[tokKey]},
+		} {
+			if c.got != total {
+				t.Errorf("%s: %s is %s, the service's day total %s: every request is charged to both scopes and both windows in one write",
+					when, c.what, e2eUSD(c.got), e2eUSD(total))
+			}
+		}
+		return total
+	}
+	cost := persisted("after the first request and a clean stop")
+	if cost != spendRequestCost {
+		t.Fatalf("one request of %d+%d tokens at %d micro-USD a token persisted %s, want %s",
+			spendInputTokens, spendOutputTokens, spendTokenPrice, e2eUSD(cost), e2eUSD(spendRequestCost))
+	}
+
+	// Kill cycles. Bounds per cycle: a new process only adds its own
+	// settled spend to the totals it loaded.
+	const cycles = 4
+	body := e2eChatBody("gpt-4o-mini", false)
+	total := cost
+	var minTotal, maxTotal int64 = cost, cost // cumulative bounds
+	var worstAge time.Duration
+	for cycle := 1; cycle <= cycles; cycle++ {
+		p := env.start(t, cfg)
+		stratum := spendKillSpan / cycles
+		delay := spendKillFrom + time.Duration(cycle-1)*stratum + time.Duration(rng.Int64N(int64(stratum)))
+		runc := make(chan spendRun, 1)
+		start := time.Now()
+		go func() { runc <- sendUntilGone(p, tok.Token, body) }()
+		time.Sleep(delay)
+		killAt := time.Now() // before the signal: the process lives a little longer, never shorter
+		p.kill(t)
+		run := <-runc
+		if run.endedAt.Before(killAt) {
+			t.Fatalf("kill %d: the requests stopped %s before the kill: %v", cycle, killAt.Sub(run.endedAt), run.endErr)
+		}
+
+		old := total
+		total = persisted(fmt.Sprintf("after kill %d", cycle))
+		added := total - old
+		deadline := killAt.Add(-(spendWriteEvery + spendWriteSlack))
+		early := 0 // requests answered before deadline
+		for early < len(run.acked) && run.acked[early].Before(deadline) {
+			early++
+		}
+		if early == 0 {
+			t.Errorf("kill %d: no request was answered %s before the kill: the lower bound checks nothing", cycle, spendWriteEvery+spendWriteSlack)
+		}
+		minTotal += int64(early) * cost
+		maxTotal += int64(run.sent) * cost
+		switch {
+		case added%cost != 0:
+			t.Errorf("kill %d: the cycle persisted %s, not a whole number of requests of %s", cycle, e2eUSD(added), e2eUSD(cost))
+		case added < int64(early)*cost:
+			t.Errorf("kill %d: the cycle persisted %s (%d requests), but %d requests (%s) were answered more than %s before the kill",
+				cycle, e2eUSD(added), added/cost, early, e2eUSD(int64(early)*cost), spendWriteEvery+spendWriteSlack)
+		case added > int64(run.sent)*cost:
+			t.Errorf("kill %d: the cycle persisted %s (%d requests), more than the %d requests sent (%s)",
+				cycle, e2eUSD(added), added/cost, run.sent, e2eUSD(int64(run.sent)*cost))
+		}
+		if total < minTotal || total > maxTotal {
+			t.Errorf("kill %d: %s persisted in all, want from %s to %s", cycle, e2eUSD(total), e2eUSD(minTotal), e2eUSD(maxTotal))
+		}
+
+		// What the kill took: the last acknowledged requests whose spend
+		// is not on disk. One more persisted than acknowledged is the
+		// request in flight, settled but not answered.
+		lost := len(run.acked) - int(added/cost)
+		var ages string
+		if lost > 0 && lost <= len(run.acked) {
+			age := killAt.Sub(run.acked[len(run.acked)-lost])
+			worstAge = max(worstAge, age)
+			ages = fmt.Sprintf(", answered in the last %s before the kill", age.Round(10*time.Microsecond))
+		}
+		t.Logf("kill %d, %s into the traffic: %d requests sent, %d answered (%d more than %s before the kill), %d persisted: %d answered requests lost (%s)%s",
+			cycle, killAt.Sub(start).Round(time.Millisecond), run.sent, len(run.acked), early, spendWriteEvery+spendWriteSlack,
+			added/cost, lost, e2eUSD(int64(lost)*cost), ages)
+		if t.Failed() {
+			return
+		}
+	}
+
+	// After a restart, the budget counts the persisted spend: a daily
+	// budget of the persisted total plus 3.5 requests lets at most 3
+	// requests through (each reserves about a request's cost before it
+	// runs: max_tokens is its output tokens), where a budget that had
+	// forgotten the persisted spend would let total/cost+3 through.
+	const room = 3
+	if total/cost <= 10*room {
+		t.Fatalf("only %d requests persisted: too few to tell a budget that forgot them", total/cost)
+	}
+	p = env.start(t, cfg)
+	budget := total + room*cost + cost/2
+	p.adminJSON(t, http.MethodPatch, "/llm_gateway/services/"+svc,
+		fmt.Sprintf(`{"budget":{"daily_usd":%s}}`, strings.TrimPrefix(e2eUSD(budget), "$")), http.StatusOK, nil)
+	limited := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":` + strconv.Itoa(spendOutputTokens) + `}`
+	usedRE := regexp.MustCompile(`(\$[0-9]+\.[0-9]{6}) (?:spent or reserved of|of \$[0-9]+\.[0-9]{6} is spent or reserved)`)
+	ok := 0
+	for {
+		status, b, err := p.post(e2eHTTP, tok.Token, "/v1/chat/completions", limited)
+		if err != nil {
+			t.Fatalf("budgeted request %d: %v", ok+1, err)
+		}
+		if status == http.StatusOK {
+			ok++
+			if ok > room {
+				t.Fatalf("%d requests passed a daily budget of %s with %s persisted before the restart, at most %d fit: the budget does not count the persisted spend",
+					ok, e2eUSD(budget), e2eUSD(total), room)
+			}
+			// Let the deferred settlement of the answered request run
+			// before the next one looks at the budget.
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if status != http.StatusPaymentRequired || !bytes.Contains(b, []byte("budget_exceeded")) {
+			t.Fatalf("budgeted request %d: %d %s, want 200 or 402 budget_exceeded", ok+1, status, b)
+		}
+		if ok == 0 {
+			t.Errorf("the first request after the restart got 402: a budget of %s leaves room for %d requests over the %s persisted: %s",
+				e2eUSD(budget), room, e2eUSD(total), b)
+		}
+		want := e2eUSD(total + int64(ok)*cost)
+		if m := usedRE.FindSubmatch(b); m == nil {
+			t.Errorf("the 402 does not say how much is spent: %s", b)
+		} else if string(m[1]) != want {
+			t.Errorf("the 402 says %s is spent or reserved, want %s (%s persisted before the restart + %d requests after it): %s",
+				m[1], want, e2eUSD(total), ok, b)
+		}
+		t.Logf("daily budget %s over %s persisted: %d requests answered, then 402: %s", e2eUSD(budget), e2eUSD(total), ok, b)
+		break
+	}
+	// A clean stop writes the rest, exactly; the refused request cost
+	// nothing.
+	p.stop(t)
+	if got, want := persisted("after the budget and a clean stop"), total+int64(ok)*cost; got != want {
+		t.Errorf("after a clean stop %s is persisted, want %s (%s + %d requests)", e2eUSD(got), e2eUSD(want), e2eUSD(total), ok)
+	}
+	t.Logf("%d kills: at most %s of answered requests lost per kill (bound %s); %s persisted in all, from %s to %s expected",
+		cycles, worstAge.Round(time.Millisecond), spendWriteEvery+spendWriteSlack, e2eUSD(total), e2eUSD(minTotal), e2eUSD(maxTotal))
+}
