@@ -351,7 +351,9 @@ func TestCustomCostLimit(t *testing.T) {
 	if _, err := CompileWithOptions("p", src, Options{CostLimit: 1000}); err == nil {
 		t.Fatal("a policy whose estimate exceeds a custom cost limit compiled")
 	}
-	p, err := CompileWithOptions("p", `request.headers.exists(k, k == "zzz")`, Options{CostLimit: 2000})
+	// A long timeout, so only the cost limit can stop the evaluation, even
+	// on a loaded machine.
+	p, err := CompileWithOptions("p", `request.headers.exists(k, k == "zzz")`, Options{CostLimit: 2000, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
