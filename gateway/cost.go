@@ -27,7 +27,8 @@ const defaultMaxOutput = 16384
 
 // cost is the cost-control state of one exchange.
 type cost struct {
-	estInput   int64 // estimated input tokens of the request
+	estInput   int64 // estimated input tokens of the request (see inputEstimate)
+	estimated  bool  // estInput is computed
 	maxOut     int64 // the output cap reserved for
 	price      pricing.Price
 	priced     bool
@@ -50,7 +51,6 @@ func TokenScope(id string) string { return "tok/" + id }
 // every rate limit and budget it touches.
 func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	svc, tok := x.id.Service, x.id.Token
-	x.cost.estInput = meter.EstimateRequestTokens(string(x.ep.surface.dialect()), string(x.ep.op), x.body.Bytes())
 	requestedMax := requestedMaxTokens(x)
 	x.cost.price, x.cost.priced = g.prices().Lookup(x.provider.Type(), x.upstream)
 	x.cost.maxOut = requestedMax
@@ -64,11 +64,16 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	case provider.OpEmbeddings:
 		x.cost.maxOut = 0 // embeddings produce no output tokens
 	case provider.OpCountTokens:
-		x.cost.estInput, x.cost.maxOut = 0, 0 // counting tokens is free
+		x.cost.estimated, x.cost.maxOut = true, 0 // counting tokens is free
 	}
+	budgeted := svc.Budget != (storage.Budget{}) || tok.Budget != (storage.Budget{})
+	// The input estimate walks the whole body: make it only when a
+	// reservation or a policy needs it (a cut answer makes it later).
 	worst := int64(0)
-	if x.cost.priced {
-		worst = x.cost.price.WorstCase(x.cost.estInput, x.cost.maxOut)
+	if budgeted || svc.Limits.TPM > 0 || tok.Limits.TPM > 0 || len(g.policies) > 0 || svc.Policy != "" {
+		if x.cost.priced {
+			worst = x.cost.price.WorstCase(x.inputEstimate(), x.cost.maxOut)
+		}
 	}
 
 	if err := g.checkPolicies(x, r, requestedMax, worst); err != nil {
@@ -77,7 +82,6 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	if g.limits == nil {
 		return nil
 	}
-	budgeted := svc.Budget != (storage.Budget{}) || tok.Budget != (storage.Budget{})
 	if budgeted && !x.cost.priced {
 		return &apiError{status: http.StatusPaymentRequired, kind: kindBilling, code: "price_unknown",
 			message: fmt.Sprintf("model %q of provider %q has no known price, so its cost cannot be counted against this service's budget; "+
@@ -85,7 +89,7 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	}
 	res, rej := g.limits.Admit(limits.Request{
 		Scopes: []limits.Scope{scopeOf(ServiceScope(svc.ID), svc.Limits, svc.Budget), scopeOf(TokenScope(tok.ID), tok.Limits, tok.Budget)},
-		Tokens: x.cost.estInput + x.cost.maxOut,
+		Tokens: x.tpmEstimate(),
 		Cost:   worst,
 	})
 	if rej != nil {
@@ -97,6 +101,24 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	}
 	x.cost.res = res
 	return nil
+}
+
+// inputEstimate is the request's estimated input tokens, computed once.
+func (x *exchange) inputEstimate() int64 {
+	if !x.cost.estimated {
+		x.cost.estInput = meter.EstimateRequestTokens(string(x.ep.surface.dialect()), string(x.ep.op), x.body.Bytes())
+		x.cost.estimated = true
+	}
+	return x.cost.estInput
+}
+
+// tpmEstimate is what a request reserves against tpm: its estimated input
+// plus its output cap, when a tpm limit applies.
+func (x *exchange) tpmEstimate() int64 {
+	if x.id.Service.Limits.TPM == 0 && x.id.Token.Limits.TPM == 0 {
+		return 0
+	}
+	return x.inputEstimate() + x.cost.maxOut
 }
 
 func scopeOf(key string, l storage.Limits, b storage.Budget) limits.Scope {
@@ -136,9 +158,9 @@ func (g *Gateway) settle(x *exchange) {
 		// worst case reserved, never more and never nothing.
 		worst := int64(0)
 		if c.priced {
-			worst = c.price.WorstCase(c.estInput, c.maxOut)
+			worst = c.price.WorstCase(x.inputEstimate(), c.maxOut)
 		}
-		c.res.Settle(c.estInput+c.maxOut, worst)
+		c.res.Settle(x.inputEstimate()+c.maxOut, worst)
 		return
 	}
 	cost := int64(0)
@@ -228,7 +250,7 @@ func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst 
 			Surface:              string(x.ep.surface),
 			Stream:               x.stream,
 			MaxTokens:            requestedMax,
-			EstimatedInputTokens: x.cost.estInput,
+			EstimatedInputTokens: x.inputEstimate(),
 			EstimatedCostUSD:     float64(worst) / 1e6,
 			Headers:              make(map[string]string, len(r.Header)),
 		},

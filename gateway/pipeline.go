@@ -98,7 +98,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	x.cost.sent = true
 	if x.stream {
 		x.cost.stream = meter.NewStream(string(x.provider.Dialect()), string(call.Op))
-		x.cost.stream.SetInputEstimate(x.cost.estInput)
+		if x.cost.estimated {
+			x.cost.stream.SetInputEstimate(x.cost.estInput)
+		} else {
+			x.cost.stream.SetRequest(call.Body) // estimated only if the stream is cut
+		}
 	}
 	resp, err := x.provider.Send(r.Context(), call)
 	if err != nil {

@@ -34,6 +34,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	}
 
 	rd := sse.NewReader(resp.Body)
+	defer rd.Release()
 	var conv *translate.ChatStream
 	if x.mode == chatToMessages {
 		conv = translate.NewChatStream(time.Now().Unix(), x.clientUsage || wantsUsage(x))

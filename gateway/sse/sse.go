@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // MaxEventSize bounds one event, so a hostile or broken upstream cannot make
@@ -38,9 +39,24 @@ type Reader struct {
 	ev  Event
 }
 
-// NewReader returns a Reader that reads from r.
+// readers recycles the buffered readers of finished streams.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+
+// NewReader returns a Reader that reads from r. Call Release when done.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 8<<10)}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &Reader{br: br}
+}
+
+// Release returns the Reader's buffer for reuse; the Reader, and any event
+// it returned, must not be used afterwards.
+func (r *Reader) Release() {
+	if r.br != nil {
+		r.br.Reset(nil)
+		readers.Put(r.br)
+		r.br = nil
+	}
 }
 
 // Next returns the next event that has data or a name. Comment lines and
