@@ -270,3 +270,52 @@ func TestGuaranteeRates(t *testing.T) {
 		t.Fatalf("admitted %d, want 100", ok.Load())
 	}
 }
+
+// TestDrainSeesWholeSettlements: a request's settlement in its scopes (a
+// service and its token) is never split between two drains, so persisted
+// totals of the two scopes always agree.
+func TestDrainSeesWholeSettlements(t *testing.T) {
+	e := New(Options{})
+	// Two keys that land in different shards.
+	a, b := "svc/a", "tok/b"
+	for i := 0; shardOf(a) == shardOf(b); i++ {
+		b = fmt.Sprintf("tok/b%d", i)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, rej := e.Admit(Request{Scopes: []Scope{{Key: a}, {Key: b}}, Cost: 1})
+				if rej != nil {
+					t.Error(rej)
+					return
+				}
+				res.Settle(0, 1)
+			}
+		})
+	}
+	sums := map[string]int64{}
+	for range 2000 {
+		for _, d := range e.Drain() {
+			if d.Window == WindowDay {
+				sums[d.Key] += d.Amount
+			}
+		}
+		if sums[a] != sums[b] {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("a drain split a settlement: %s %d, %s %d", a, sums[a], b, sums[b])
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if sums[a] == 0 {
+		t.Fatal("nothing settled")
+	}
+}
