@@ -432,6 +432,7 @@ type cliToken struct {
 	Prefix     string            `json:"prefix"`
 	Labels     map[string]string `json:"labels"`
 	Limits     cliLimits         `json:"limits"`
+	Budget     cliBudget         `json:"budget"`
 	ExpiresAt  string            `json:"expires_at"`
 	LastUsedAt string            `json:"last_used_at"`
 	Revoked    bool              `json:"revoked"`
@@ -598,6 +599,7 @@ func (t *cliToken) fields() [][2]string {
 		{"Prefix", cliOr(t.Prefix, "-")},
 		{"Status", t.status()},
 		{"Limits", t.Limits.String()},
+		{"Budget", t.Budget.String()},
 		{"Labels", cliPairs(t.Labels)},
 		{"Expires", cliTime(t.ExpiresAt, "never")},
 		{"Last used", cliTime(t.LastUsedAt, "never")},
@@ -1152,6 +1154,7 @@ func (c *cliState) tokensCreate() *cobra.Command {
 		name, expiresIn, expiresAt string
 		labels                     []string
 		limits                     cliLimitFlags
+		budget                     cliBudgetFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create <service-id>",
@@ -1190,6 +1193,13 @@ Without --expires-in or --expires-at the token does not expire.`,
 			if ok {
 				body["limits"] = l
 			}
+			bud, ok, err := budget.parse(cmd)
+			if err != nil {
+				return err
+			}
+			if ok {
+				body["budget"] = bud
+			}
 			lb, err := cliParsePairs("label", "key=value", labels)
 			if err != nil {
 				return err
@@ -1222,6 +1232,7 @@ Without --expires-in or --expires-at the token does not expire.`,
 	cmd.Flags().StringVar(&expiresAt, "expires-at", "", "Expire at this RFC 3339 time, such as 2030-01-02T15:04:05Z")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "Set the label key=value; repeat for more")
 	limits.register(cmd)
+	budget.register(cmd)
 	return cmd
 }
 
@@ -1247,6 +1258,7 @@ func (c *cliState) tokensUpdate() *cobra.Command {
 		name, expiresIn, expiresAt string
 		labels, unlabels           []string
 		limits                     cliLimitFlags
+		budget                     cliBudgetFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "update <id>",
@@ -1283,7 +1295,11 @@ the token first, then send the whole map or object.`,
 			if err != nil {
 				return err
 			}
-			merge := !edit.empty() || limitsSet
+			bud, budgetSet, err := budget.parse(cmd)
+			if err != nil {
+				return err
+			}
+			merge := !edit.empty() || limitsSet || budgetSet
 			if len(body) == 0 && !merge {
 				return errors.New("nothing to change; give at least one flag (see --help)")
 			}
@@ -1302,6 +1318,9 @@ the token first, then send the whole map or object.`,
 				if limitsSet {
 					body["limits"] = cur.Limits.overlay(l)
 				}
+				if budgetSet {
+					body["budget"] = cur.Budget.overlay(bud)
+				}
 			}
 			var t cliToken
 			raw, err := c.do(http.MethodPatch, cliTokenPath(args[0]), nil, body, &t)
@@ -1317,6 +1336,7 @@ the token first, then send the whole map or object.`,
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "Add or change the label key=value; repeat for more")
 	cmd.Flags().StringArrayVar(&unlabels, "unlabel", nil, "Remove the label with this key; repeat for more")
 	limits.register(cmd)
+	budget.register(cmd)
 	return cmd
 }
 

@@ -281,6 +281,15 @@ func TestCLICommands(t *testing.T) {
 			stderr: []string{"warning: this is the only time the token is shown"},
 		},
 		{
+			name:    "tokens create with a budget",
+			args:    []string{"tokens", "create", "svc_1", "--daily-usd", "2.5", "--monthly-usd", "40"},
+			answers: []cliAnswer{cliCreated(cliTokNew)},
+			want: []cliReq{{method: "POST", path: "/llm_gateway/services/svc_1/tokens", ctype: "application/json",
+				body: `{"budget":{"daily_usd":2.5,"monthly_usd":40}}`}},
+			has:    []string{"Token:      llmgw_SECRETplaintext0123456789\n"},
+			stderr: []string{"warning: this is the only time the token is shown"},
+		},
+		{
 			name:    "tokens create with no flags sends an empty object",
 			args:    []string{"tokens", "create", "svc_1"},
 			answers: []cliAnswer{cliCreated(cliTokNew)},
@@ -300,6 +309,7 @@ func TestCLICommands(t *testing.T) {
 				"Prefix:     llmgw_Zz01\n" +
 				"Status:     revoked\n" +
 				"Limits:     none\n" +
+				"Budget:     none\n" +
 				"Labels:     -\n" +
 				"Expires:    never\n" +
 				"Last used:  2025-01-05T06:07:08Z\n" +
