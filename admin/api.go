@@ -43,6 +43,7 @@ type Backend interface {
 	Prices() map[string]pricing.Price
 	// SetPrices replaces them in memory, once stored.
 	SetPrices(map[string]pricing.Price)
+	Reports
 }
 
 // MaxBodySize caps a management request body.
@@ -51,13 +52,14 @@ const MaxBodySize = 1 << 20
 // API serves the management API. Errors are caddy.APIError values, which
 // Caddy's admin server writes as {"error": "..."}.
 type API struct {
-	b   Backend
-	mux *http.ServeMux
+	b       Backend
+	reports Reports
+	mux     *http.ServeMux
 }
 
 // NewAPI returns the API over b.
 func NewAPI(b Backend) *API {
-	a := &API{b: b, mux: http.NewServeMux()}
+	a := &API{b: b, reports: b, mux: http.NewServeMux()}
 	h := func(pattern string, f func(http.ResponseWriter, *http.Request, storage.Store) error) {
 		a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			st, err := b.Store(r.Context())
@@ -87,6 +89,10 @@ func NewAPI(b Backend) *API {
 	h("POST /llm_gateway/providers/{name}/keys", a.createKey)
 	h("GET /llm_gateway/providers/{name}/keys/{id}", a.getKey)
 	h("DELETE /llm_gateway/providers/{name}/keys/{id}", a.deleteKey)
+	h("GET /llm_gateway/usage", a.usage)
+	h("GET /llm_gateway/audit", a.audit)
+	h("GET /llm_gateway/cache", a.cacheStats)
+	h("DELETE /llm_gateway/cache", a.purgeCache)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, apiErr(http.StatusNotFound, "no such management endpoint: %s %s", r.Method, token.Redact(r.URL.Path)))
 	})

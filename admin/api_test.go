@@ -41,6 +41,18 @@ func (b *apiBackend) TokensChanged()                               { b.tokensCha
 func (b *apiBackend) KeysChanged()                                 { b.keysChanged.Add(1) }
 func (b *apiBackend) Prices() map[string]pricing.Price             { return b.prices }
 func (b *apiBackend) SetPrices(p map[string]pricing.Price)         { b.prices = p }
+func (b *apiBackend) FlushAudit(context.Context) error             { return nil }
+func (b *apiBackend) Usage(ctx context.Context, scope, window string, from, to time.Time) ([]storage.UsageTotal, error) {
+	return b.st.UsageHistory(ctx, scope, window, from, to)
+}
+func (b *apiBackend) CacheStats(ctx context.Context) any {
+	n, size, err := b.st.CacheStats(ctx)
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	return map[string]int64{"stored_entries": int64(n), "stored_bytes": size}
+}
+func (b *apiBackend) PurgeCache(ctx context.Context) (int, error) { return b.st.PurgeCache(ctx) }
 
 // apiEnv is an API served over HTTP with its backend.
 type apiEnv struct {

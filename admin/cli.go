@@ -41,8 +41,8 @@ func init() {
 
 const (
 	cliName  = "llm-gateway"
-	cliUsage = "services|tokens|keys <command> [--address <interface>] [--json]"
-	cliShort = "Manages the LLM gateway's services, tokens and provider keys"
+	cliUsage = "services|tokens|keys|usage|audit|cache [<command>] [--address <interface>] [--json]"
+	cliShort = "Manages the LLM gateway's services, tokens and provider keys; reports usage and audit records"
 	cliLong  = `
 Manages the LLM gateway of a running Caddy through the gateway's management
 API on Caddy's admin endpoint (/llm_gateway/...).
@@ -50,6 +50,9 @@ API on Caddy's admin endpoint (/llm_gateway/...).
   services   the apps, teams or projects that own tokens
   tokens     the gateway tokens clients authenticate with
   keys       the upstream provider API keys the gateway uses
+  usage      requests, tokens, spend and cache hits per day or month
+  audit      the audit log: one record per request, newest first
+  cache      the response cache: stats, purge
 
 The admin endpoint is, in order: --address; the admin listener of the
 config given with --config (and --adapter); the CADDY_ADMIN environment
@@ -109,7 +112,7 @@ func setupCLI(cmd *cobra.Command) {
 	cmd.SetErrPrefix("error:")
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = cliGroupRun
-	cmd.AddCommand(c.servicesCmd(), c.tokensCmd(), c.keysCmd())
+	cmd.AddCommand(c.servicesCmd(), c.tokensCmd(), c.keysCmd(), c.usageCmd(), c.auditCmd(), c.cacheCmd())
 }
 
 // cliGroupRun runs a command that only groups subcommands.

@@ -682,6 +682,9 @@ func TestCLIRegistered(t *testing.T) {
 		"services": {"create", "deactivate", "list", "show", "update"},
 		"tokens":   {"create", "list", "revoke", "revoke-all", "show", "update"},
 		"keys":     {"add", "delete", "list"},
+		"cache":    {"purge", "stats"},
+		"usage":    nil,
+		"audit":    nil,
 	}
 	for _, g := range cmd.Commands() {
 		var names []string

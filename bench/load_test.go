@@ -754,13 +754,25 @@ const caddyfileTemplate = `{
 // llm_gateway sends its provider's api_key, the same upstream key.
 func startCaddy(t *testing.T, bin string, up *upstream, key string, proxyIdle int) *caddyProc {
 	t.Helper()
-	dir := t.TempDir()
-	admin, portA, portB := freePort(t), freePort(t), freePort(t)
 	proxyOpts := ""
 	if proxyIdle >= 0 {
 		proxyOpts = fmt.Sprintf(" {\n\t\ttransport http {\n\t\t\tkeepalive_idle_conns_per_host %d\n\t\t}\n\t}", proxyIdle)
 	}
-	caddyfile := fmt.Sprintf(caddyfileTemplate, admin, portA, portB, up.Host, up.URL, key, proxyOpts)
+	return startCaddyFile(t, bin, key, func(admin, portA, portB int) string {
+		return fmt.Sprintf(caddyfileTemplate, admin, portA, portB, up.Host, up.URL, key, proxyOpts)
+	})
+}
+
+// startCaddyFile runs bin with the Caddyfile render makes for its admin
+// port and two site ports, and waits until both sites answer a chat
+// completion: site A with keyA as its client key, or with the gateway
+// token when keyA is empty (site A is then an llm_gateway too); site B
+// with the gateway token.
+func startCaddyFile(t *testing.T, bin, keyA string, render func(admin, portA, portB int) string) *caddyProc {
+	t.Helper()
+	dir := t.TempDir()
+	admin, portA, portB := freePort(t), freePort(t), freePort(t)
+	caddyfile := render(admin, portA, portB)
 	cfgPath := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(cfgPath, []byte(caddyfile), 0o644); err != nil {
 		t.Fatal(err)
@@ -824,11 +836,19 @@ func startCaddy(t *testing.T, bin string, up *upstream, key string, proxyIdle in
 		_, err := adminCall(probe, c.adminURL, http.MethodGet, "/config/", nil)
 		return err
 	})
-	waitFor("site A (reverse_proxy)", func() error {
-		_, _, err := doRequest(probe, scenario{URL: c.proxyURL, Key: key, Body: plain}, make([]byte, 32<<10))
-		return err
-	})
-	c.gatewayKey, c.gatewayAuth = gatewayToken(t, probe, c.adminURL, key)
+	if keyA != "" {
+		waitFor("site A (reverse_proxy)", func() error {
+			_, _, err := doRequest(probe, scenario{URL: c.proxyURL, Key: keyA, Body: plain}, make([]byte, 32<<10))
+			return err
+		})
+	}
+	c.gatewayKey, c.gatewayAuth = gatewayToken(t, probe, c.adminURL, keyA)
+	if keyA == "" {
+		waitFor("site A", func() error {
+			_, _, err := doRequest(probe, scenario{URL: c.proxyURL, Key: c.gatewayKey, Body: plain}, make([]byte, 32<<10))
+			return err
+		})
+	}
 	waitFor("site B (llm_gateway)", func() error {
 		_, _, err := doRequest(probe, scenario{URL: c.gatewayURL, Key: c.gatewayKey, Body: plain}, make([]byte, 32<<10))
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -31,6 +32,10 @@ func init() {
 //		llm_gateway {
 //			storage_dir    <path>
 //			encryption_key <key>
+//			audit {
+//				retention <duration>
+//				off
+//			}
 //		}
 //	}
 type App struct {
@@ -45,6 +50,11 @@ type App struct {
 	// keys is refused.
 	EncryptionKey string `json:"encryption_key,omitempty"`
 
+	// Audit configures the audit log: one record per request, rejections
+	// included, written in batches every second and kept for the
+	// retention. On by default.
+	Audit *AuditConfig `json:"audit,omitempty"`
+
 	dir    string
 	sealer *seal.Sealer
 	st     *state
@@ -54,6 +64,17 @@ type App struct {
 	// stays open until the last one settles after a reload.
 	inflight *inflight
 }
+
+// AuditConfig configures the audit log.
+type AuditConfig struct {
+	// Disabled turns the audit log off. Usage totals and metrics are kept.
+	Disabled bool `json:"disabled,omitempty"`
+	// Retention is how long a record is kept. Default 30 days.
+	Retention caddy.Duration `json:"retention,omitempty"`
+}
+
+// DefaultAuditRetention is how long audit records are kept by default.
+const DefaultAuditRetention = 30 * 24 * time.Hour
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
@@ -104,6 +125,15 @@ func (a *App) Start() error {
 	}
 	a.st.sealer.Store(a.sealer)
 	a.st.KeysChanged() // the key may differ from the previous config's
+	on, retention := true, DefaultAuditRetention
+	if a.Audit != nil {
+		on = !a.Audit.Disabled
+		if a.Audit.Retention > 0 {
+			retention = time.Duration(a.Audit.Retention)
+		}
+	}
+	a.st.auditOn.Store(on)
+	a.st.retention.Store(int64(retention))
 	return nil
 }
 
@@ -173,6 +203,39 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "encryption_key":
 			if !d.Args(&a.EncryptionKey) || d.NextArg() {
 				return nil, d.Errf("encryption_key takes one value, normally {env.LLM_GATEWAY_ENCRYPTION_KEY}")
+			}
+		case "audit":
+			if a.Audit != nil {
+				return nil, d.Err("audit is given twice")
+			}
+			a.Audit = &AuditConfig{}
+			switch args := d.RemainingArgs(); {
+			case len(args) == 1 && args[0] == "off":
+				a.Audit.Disabled = true
+				continue
+			case len(args) > 0:
+				return nil, d.Errf("audit takes no arguments but off, or a block: audit { retention <duration> }")
+			}
+			for d.NextBlock(1) {
+				switch d.Val() {
+				case "retention":
+					var v string
+					if !d.Args(&v) || d.NextArg() {
+						return nil, d.Errf("retention takes one duration, e.g. 30d")
+					}
+					dur, err := caddy.ParseDuration(v)
+					if err != nil || dur <= 0 {
+						return nil, d.Errf("retention %q: want a positive duration, e.g. 720h or 30d", v)
+					}
+					a.Audit.Retention = caddy.Duration(dur)
+				case "off":
+					if d.NextArg() {
+						return nil, d.ArgErr()
+					}
+					a.Audit.Disabled = true
+				default:
+					return nil, d.Errf("unrecognized audit subdirective %q (retention, off)", d.Val())
+				}
 			}
 		default:
 			return nil, d.Errf("unrecognized llm_gateway global subdirective %q", d.Val())

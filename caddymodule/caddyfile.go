@@ -10,7 +10,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -31,6 +33,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_request_body <size>
 //		price <model> <input> <output> [<cached-input>]
 //		policy <name> <cel-expression>
+//		cache {
+//			ttl            <duration>
+//			max_entry_size <size>
+//			shared
+//		}
+//		capture_bodies [<max-size>]
 //	}
 //
 // Mistakes are reported with the file and line: unknown subdirectives,
@@ -154,6 +162,57 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_request_body: invalid size %q", v)
 			}
 			h.MaxRequestBody = int64(n)
+		case "cache":
+			if h.Cache != nil {
+				return d.Err("cache is given twice")
+			}
+			if d.NextArg() {
+				return d.Errf("cache takes no arguments, only a block: cache { ttl <duration> }")
+			}
+			h.Cache = &CacheConfig{}
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				switch sub := d.Val(); sub {
+				case "ttl":
+					var v string
+					if !d.Args(&v) || d.NextArg() {
+						return d.Errf("ttl takes one duration")
+					}
+					dur, err := caddy.ParseDuration(v)
+					if err != nil || dur <= 0 {
+						return d.Errf("ttl %q: want a positive duration, e.g. 1h", v)
+					}
+					h.Cache.TTL = caddy.Duration(dur)
+				case "max_entry_size":
+					var v string
+					if !d.Args(&v) || d.NextArg() {
+						return d.Errf("max_entry_size takes one size")
+					}
+					n, err := humanize.ParseBytes(v)
+					if err != nil || n == 0 || n > storage.MaxCacheValueSize/2 {
+						return d.Errf("max_entry_size: invalid size %q (at most 32MiB)", v)
+					}
+					h.Cache.MaxEntrySize = int64(n)
+				case "shared":
+					if d.NextArg() {
+						return d.ArgErr()
+					}
+					h.Cache.Shared = true
+				default:
+					return d.Errf("unrecognized cache subdirective %q (ttl, max_entry_size, shared)", sub)
+				}
+			}
+		case "capture_bodies":
+			h.CaptureBodies = gateway.DefaultCaptureLimit
+			if d.NextArg() {
+				n, err := humanize.ParseBytes(d.Val())
+				if err != nil || n == 0 || n > 16<<20 {
+					return d.Errf("capture_bodies: invalid size %q (at most 16MiB)", d.Val())
+				}
+				h.CaptureBodies = int64(n)
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
 		default:
 			return d.Errf("unrecognized llm_gateway subdirective %q", d.Val())
 		}

@@ -136,6 +136,9 @@ type e2eConfig struct {
 	// that deletes every header and query parameter that can carry a
 	// gateway token.
 	AccessLog bool
+	// Render, when set, makes the whole Caddyfile instead (the fields
+	// above are ignored) for the ports chosen.
+	Render func(adminPort, httpPort int) string
 }
 
 // caddyfile renders c for the given ports.
@@ -246,7 +249,13 @@ func (e *e2eEnv) spawn(t *testing.T, c e2eConfig) *caddyProc {
 		exited:    make(chan struct{}),
 	}
 	p.adminURL = "http://" + p.adminAddr
-	if err := os.WriteFile(p.config, []byte(e.caddyfile(c, adminPort, httpPort)), 0o600); err != nil {
+	config := ""
+	if c.Render != nil {
+		config = c.Render(adminPort, httpPort)
+	} else {
+		config = e.caddyfile(c, adminPort, httpPort)
+	}
+	if err := os.WriteFile(p.config, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p.cmd = exec.Command(e.bin, "run", "--config", p.config, "--adapter", "caddyfile")

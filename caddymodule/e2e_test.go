@@ -684,7 +684,11 @@ func TestE2ECanarySecrets(t *testing.T) {
 		}
 		route gpt-* openai
 		route pinned-* pinned
-		route down-* down`, openaiUp.URL, pinnedUp.URL, unreachable)
+		route down-* down
+		cache {
+			ttl 1h
+		}
+		capture_bodies 1MB`, openaiUp.URL, pinnedUp.URL, unreachable)
 	p := env.start(t, e2eConfig{Gateway: gateway, Debug: true, Persist: true, AccessLog: true})
 
 	var seen []e2eExchange
@@ -746,6 +750,9 @@ func TestE2ECanarySecrets(t *testing.T) {
 		upstream                              *fakeprovider.Server
 		behavior                              fakeprovider.Behavior
 		want                                  int
+		// cached lets the answer come from the cache; other calls ask
+		// for a fresh one, since many send the same body.
+		cached bool
 	}
 	chat := func(model string, stream bool) string { return e2eChatBody(model, stream) }
 	echo := func(k string) string {
@@ -786,6 +793,15 @@ func TestE2ECanarySecrets(t *testing.T) {
 		{name: "provider unreachable stream", path: "/v1/chat/completions", body: chat("down-model", true), want: 502},
 		{name: "malformed token", path: "/v1/chat/completions", token: tok.Token[:len(tok.Token)-1] + "x", body: chat("gpt-4o-mini", false), want: 401},
 		{name: "token still valid before revocation", path: "/v1/chat/completions", token: revoked.Token, body: chat("gpt-4o-mini", false), want: 200},
+		// Client input that carries secrets: the audit log records the
+		// model and (with capture_bodies) the bodies, redacted.
+		{name: "token as the model", path: "/v1/chat/completions", body: chat(tok.Token, false), want: 404},
+		{name: "secrets in the prompt", path: "/v1/chat/completions",
+			body: e2eChatMessage("gpt-4o-mini", false, "canary-prompt: my token "+tok.Token+" and the key "+configKey+" and "+storedKey), want: 200},
+		{name: "secrets in the prompt, streamed and cached", path: "/v1/chat/completions", cached: true,
+			body: e2eChatMessage("gpt-4o-mini", true, "canary-prompt again "+tok.Token+" "+configKey), want: 200},
+		{name: "secrets in the prompt, replayed", path: "/v1/chat/completions", cached: true,
+			body: e2eChatMessage("gpt-4o-mini", true, "canary-prompt again "+tok.Token+" "+configKey), want: 200},
 	}
 	do := func(c call) {
 		t.Helper()
@@ -809,6 +825,9 @@ func TestE2ECanarySecrets(t *testing.T) {
 		}
 		req, _ := http.NewRequest(c.method, p.url+path, strings.NewReader(c.body))
 		req.Header.Set("Content-Type", "application/json")
+		if !c.cached {
+			req.Header.Set("Cache-Control", "no-cache")
+		}
 		switch c.auth {
 		case "":
 			req.Header.Set("Authorization", "Bearer "+c.token)
@@ -842,8 +861,17 @@ func TestE2ECanarySecrets(t *testing.T) {
 		"/llm_gateway/tokens/" + tok.ID, "/llm_gateway/tokens/" + revoked.ID,
 		"/llm_gateway/providers/pinned/keys", "/llm_gateway/providers/pinned/keys/" + key.ID,
 		"/llm_gateway/providers/openai/keys",
+		"/llm_gateway/audit?limit=1000", "/llm_gateway/audit?service=" + svc.ID + "&token=" + tok.ID,
+		"/llm_gateway/usage", "/llm_gateway/usage?service=" + svc.ID, "/llm_gateway/usage?token=" + tok.ID,
+		"/llm_gateway/cache", "/metrics",
 	} {
 		admin("GET", path, "", http.StatusOK, nil)
+	}
+	// The bodies were captured, redacted: the search below then shows no
+	// secret got through.
+	if _, b, err := p.admin("GET", "/llm_gateway/audit?limit=1000", ""); err != nil ||
+		!bytes.Contains(b, []byte("canary-prompt: my token [REDACTED]")) || !bytes.Contains(b, []byte(`"response_body":"data: {`)) {
+		t.Errorf("the audit log does not hold the captured, redacted bodies (%v)", err)
 	}
 	var config []byte
 	{
@@ -921,7 +949,11 @@ func TestE2ECanarySecrets(t *testing.T) {
 		for _, r := range up.Requests() {
 			var h bytes.Buffer
 			_ = r.Header.Write(&h)
-			seen = append(seen, e2eExchange{what: "request received by the " + up.URL + " provider", data: append(append(h.Bytes(), r.Body...), r.RawQuery...), holds: configKey + storedKey})
+			holds := configKey + storedKey
+			if bytes.Contains(r.Body, []byte("canary-prompt")) {
+				holds += tok.Token // the client put it in its prompt: it goes upstream as sent
+			}
+			seen = append(seen, e2eExchange{what: "request received by the " + up.URL + " provider", data: append(append(h.Bytes(), r.Body...), r.RawQuery...), holds: holds})
 		}
 	}
 

@@ -6,7 +6,9 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -14,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/audit"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
@@ -55,7 +58,15 @@ func init() {
 //		max_request_body <size>
 //		price <model> <input> <output> [<cached-input>]   # USD per million tokens
 //		policy <name> <cel-expression>
+//		cache {
+//			ttl            <duration>
+//			max_entry_size <size>
+//			shared
+//		}
+//		capture_bodies [<max-size>]
 //	}
+//
+// Every answer carries X-Cache: HIT, MISS or BYPASS.
 type Handler struct {
 	// Providers are the upstream LLM providers, in order. Each object's
 	// "type" names its module in the llm_gateway.providers namespace
@@ -85,6 +96,17 @@ type Handler struct {
 	// naming the policy. See docs/policies.md.
 	Policies []PolicyConfig `json:"policies,omitempty"`
 
+	// Cache turns on the response cache: an exact repeat of a request
+	// (same service, surface, provider, upstream model and body) is
+	// answered from the cache, streams included, for free. Absent: no
+	// caching.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
+	// CaptureBodies, when positive, records request and answer bodies in
+	// the audit log, up to this many bytes each, with secrets redacted.
+	// Default 0: no bodies are recorded.
+	CaptureBodies int64 `json:"capture_bodies,omitempty"`
+
 	gw  *gateway.Gateway
 	app *App
 }
@@ -112,6 +134,18 @@ type Target struct {
 	Weight int `json:"weight,omitempty"`
 	// Priority orders targets: lower numbers are used first. Default 0.
 	Priority int `json:"priority,omitempty"`
+}
+
+// CacheConfig configures the response cache of a site.
+type CacheConfig struct {
+	// TTL is how long an answer stays cached. Default 1h.
+	TTL caddy.Duration `json:"ttl,omitempty"`
+	// MaxEntrySize is the largest answer cached, in bytes. Default 1 MiB.
+	MaxEntrySize int64 `json:"max_entry_size,omitempty"`
+	// Shared lets every service use every entry. By default entries are
+	// scoped to the service that made them: identical requests of two
+	// services never share an answer.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // PriceConfig is a model's price in dollars per million tokens, written as
@@ -150,12 +184,19 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading providers: %w", err)
 	}
 	var providers []provider.Provider
+	var secrets []string
 	for _, m := range mods.([]any) {
 		pm, ok := m.(ProviderModule)
 		if !ok {
 			return fmt.Errorf("module %T is not an LLM provider", m)
 		}
 		providers = append(providers, pm.Provider())
+		if s, ok := m.(interface{ secret() string }); ok {
+			secrets = append(secrets, s.secret())
+		}
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
 	}
 	rules := make([]route.Rule, 0, len(h.Routes))
 	for _, r := range h.Routes {
@@ -181,7 +222,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		policies = append(policies, p)
 	}
-	gw, err := gateway.New(gateway.Config{
+	cfg := gateway.Config{
 		Providers:      providers,
 		Routes:         rules,
 		Aliases:        h.Aliases,
@@ -192,13 +233,39 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Prices:         h.app.st.priceTable(overrides),
 		Limits:         h.app.st.limits,
 		Policies:       policies,
-	})
+		Observer:       h.app.st,
+		ClientIP:       clientIP,
+	}
+	if c := h.Cache; c != nil {
+		cfg.Cache = h.app.st.cache
+		cfg.CacheTTL = time.Duration(c.TTL)
+		cfg.CacheMaxEntry = int(c.MaxEntrySize)
+		cfg.CacheShared = c.Shared
+	}
+	if h.CaptureBodies > 0 {
+		cfg.CaptureBodies = true
+		cfg.CaptureLimit = int(h.CaptureBodies)
+		cfg.Redactor = audit.NewRedactor(secrets...)
+	}
+	gw, err := gateway.New(cfg)
 	if err != nil {
 		return err
 	}
 	h.gw = gw
 	logger.Debug("llm gateway provisioned", zap.Int("providers", len(providers)), zap.Int("routes", len(rules)))
 	return nil
+}
+
+// clientIP is the client address Caddy determined, which honours the
+// server's trusted_proxies.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func (pc PriceConfig) price() (pricing.Price, error) {

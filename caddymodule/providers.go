@@ -68,6 +68,7 @@ type ProviderConfig struct {
 	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
 
 	adapter provider.Provider
+	key     string // resolved APIKey
 }
 
 // Provider returns the provisioned adapter.
@@ -95,8 +96,13 @@ func (pc *ProviderConfig) provision(ctx caddy.Context, typ string) error {
 		return err
 	}
 	pc.adapter = a
+	pc.key = cfg.APIKey
 	return nil
 }
+
+// secret returns the provider's resolved key, so captured bodies can be
+// scrubbed of it.
+func (pc *ProviderConfig) secret() string { return pc.key }
 
 // UnmarshalCaddyfile parses a provider block. Syntax:
 //

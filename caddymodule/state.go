@@ -14,7 +14,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/admin"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/audit"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
@@ -55,6 +58,20 @@ type state struct {
 	prices atomic.Pointer[map[string]pricing.Price]
 	// pricesGen counts changes to prices, so handlers rebuild their tables.
 	pricesGen atomic.Uint64
+
+	// audit writes audit records in batches; auditOn and retention are
+	// the settings of the config that started last.
+	audit     *audit.Writer
+	auditOn   atomic.Bool
+	retention atomic.Int64 // time.Duration
+	// usage accumulates usage totals, written by the single writer with
+	// the spend; usageMu makes a drain-and-write atomic for readers.
+	usage        *audit.Usage
+	usageMu      sync.Mutex
+	pendingUsage []storage.UsageDelta
+	// cache is the response cache shared by every handler using the
+	// directory, so reloads keep it warm.
+	cache *cache.Cache
 }
 
 // spendEvery is how often settled spend is written: a kill -9 loses at
@@ -71,8 +88,12 @@ type openKey struct {
 // releaseState.
 func acquireState(dir string, log *zap.Logger) (*state, error) {
 	v, _, err := states.LoadOrNew(dir, func() (caddy.Destructor, error) {
-		s := &state{dir: dir, log: log, keys: map[string][]openKey{}, limits: limits.New(limits.Options{})}
+		s := &state{dir: dir, log: log, keys: map[string][]openKey{}, limits: limits.New(limits.Options{}), usage: audit.NewUsage()}
 		s.verifier = auth.NewVerifier(lookup{s}, 0)
+		s.auditOn.Store(true)
+		s.retention.Store(int64(DefaultAuditRetention))
+		s.audit = audit.NewWriter(auditSink{s}, audit.Options{Logger: log})
+		s.cache = cache.New(cacheBackend{s}, cache.Options{Logger: log})
 		return s, nil
 	})
 	if err != nil {
@@ -134,12 +155,14 @@ func (s *state) flushLastUsed() {
 		select {
 		case <-spend.C:
 			s.writeSpend()
+			s.writeUsage()
 		case <-used.C:
 			if err := s.verifier.FlushLastUsed(context.Background()); err != nil {
 				s.log.Warn("writing token last-used times", zap.Error(err))
 			}
 		case <-s.stop:
 			s.writeSpend()
+			s.writeUsage()
 			return
 		}
 	}
@@ -169,6 +192,157 @@ func (s *state) writeSpend() {
 		return
 	}
 	s.pending = s.pending[:0]
+}
+
+// writeUsage persists the usage totals accumulated since the last call.
+func (s *state) writeUsage() {
+	s.usageMu.Lock()
+	defer s.usageMu.Unlock()
+	s.pendingUsage = append(s.pendingUsage, s.usage.Drain()...)
+	s.mu.Lock()
+	db := s.db
+	s.mu.Unlock()
+	if db == nil || len(s.pendingUsage) == 0 {
+		return
+	}
+	if err := db.AddUsage(context.Background(), s.pendingUsage); err != nil {
+		if errors.Is(err, storage.ErrInvalid) {
+			// Cannot happen (the accumulator makes valid deltas); retrying
+			// would fail forever.
+			s.log.Error("dropping invalid usage totals", zap.Int("deltas", len(s.pendingUsage)), zap.Error(err))
+			s.pendingUsage = s.pendingUsage[:0]
+			return
+		}
+		s.log.Error("writing usage totals; retrying next second", zap.Int("deltas", len(s.pendingUsage)), zap.Error(err))
+		return
+	}
+	s.pendingUsage = s.pendingUsage[:0]
+}
+
+// Usage returns a scope's usage per window starting in [from, to): what
+// is stored plus what is accumulated and not yet written.
+func (s *state) Usage(ctx context.Context, scope, window string, from, to time.Time) ([]storage.UsageTotal, error) {
+	db, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	s.usageMu.Lock()
+	defer s.usageMu.Unlock()
+	stored, err := db.UsageHistory(ctx, scope, window, from, to)
+	if err != nil {
+		return nil, err
+	}
+	byStart := make(map[int64]int, len(stored))
+	for i, t := range stored {
+		byStart[t.Start.Unix()] = i
+	}
+	add := func(start time.Time, u storage.Usage) {
+		if u == (storage.Usage{}) || start.Before(windowStart(window, from)) || !start.Before(to) {
+			return
+		}
+		i, ok := byStart[start.Unix()]
+		if !ok {
+			stored = append(stored, storage.UsageTotal{Start: start.UTC()})
+			i = len(stored) - 1
+			byStart[start.Unix()] = i
+		}
+		t := &stored[i].Usage
+		t.Requests += u.Requests
+		t.InputTokens += u.InputTokens
+		t.OutputTokens += u.OutputTokens
+		t.CachedTokens += u.CachedTokens
+		t.CacheHits += u.CacheHits
+		t.SpendMicroUSD += u.SpendMicroUSD
+	}
+	for _, d := range s.pendingUsage {
+		if d.Key == scope && d.Window == window {
+			add(d.Start, d.Usage)
+		}
+	}
+	// The accumulator holds at most the current and previous windows.
+	now := time.Now().UTC()
+	for _, start := range []time.Time{windowStart(window, now), windowStart(window, windowStart(window, now).Add(-time.Nanosecond))} {
+		add(start, s.usage.Pending(scope, window, start))
+	}
+	sort.Slice(stored, func(i, j int) bool { return stored[i].Start.Before(stored[j].Start) })
+	return stored, nil
+}
+
+// windowStart is the start of the UTC day or month holding t.
+func windowStart(window string, t time.Time) time.Time {
+	t = t.UTC()
+	if window == storage.WindowMonth {
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// Observe takes the outcome of one request: metrics, usage totals and the
+// audit log.
+func (s *state) Observe(o *gateway.Outcome) {
+	observeMetrics(o)
+	s.usage.Add(&o.AuditRecord)
+	if s.auditOn.Load() {
+		s.audit.Add(o.AuditRecord)
+	}
+}
+
+// FlushAudit writes the pending audit records.
+func (s *state) FlushAudit(ctx context.Context) error { return s.audit.Flush(ctx) }
+
+// CacheStats describes the response cache.
+func (s *state) CacheStats(ctx context.Context) any { return s.cache.Stats(ctx) }
+
+// PurgeCache empties the response cache.
+func (s *state) PurgeCache(ctx context.Context) (int, error) { return s.cache.Purge(ctx) }
+
+// auditSink writes audit records to the store, if it is open, with the
+// retention of the config that started last.
+type auditSink struct{ s *state }
+
+func (a auditSink) AppendAudit(ctx context.Context, recs []storage.AuditRecord, _ time.Duration) error {
+	a.s.mu.Lock()
+	db := a.s.db
+	a.s.mu.Unlock()
+	if db == nil {
+		return errors.New("the storage is not open")
+	}
+	return db.AppendAudit(ctx, recs, time.Duration(a.s.retention.Load()))
+}
+
+// cacheBackend stores cache entries in the store, opened on first use.
+type cacheBackend struct{ s *state }
+
+func (c cacheBackend) GetCache(ctx context.Context, key []byte) ([]byte, error) {
+	db, err := c.s.open()
+	if err != nil {
+		return nil, err
+	}
+	return db.GetCache(ctx, key)
+}
+
+func (c cacheBackend) PutCache(ctx context.Context, key, value []byte, ttl time.Duration) error {
+	db, err := c.s.open()
+	if err != nil {
+		return err
+	}
+	return db.PutCache(ctx, key, value, ttl)
+}
+
+func (c cacheBackend) PurgeCache(ctx context.Context) (int, error) {
+	db, err := c.s.open()
+	if err != nil {
+		return 0, err
+	}
+	return db.PurgeCache(ctx)
+}
+
+func (c cacheBackend) CacheStats(ctx context.Context) (int, int64, error) {
+	db, err := c.s.open()
+	if err != nil {
+		return 0, 0, err
+	}
+	return db.CacheStats(ctx)
 }
 
 // loadSpend seeds the limits engine with today's and this month's spend.
@@ -259,11 +433,17 @@ func (s *state) Destruct() error {
 	db, stop, closed := s.db, s.stop, s.closed
 	s.mu.Unlock()
 	if db == nil {
+		s.audit.Close()
+		s.cache.Close()
 		return nil
 	}
 	close(stop)
 	<-closed
-	err := s.verifier.FlushLastUsed(context.Background()) // before the database closes
+	// Before the database closes: the last audit records, queued cache
+	// writes, last-used times.
+	err := s.audit.Close()
+	s.cache.Close()
+	err = errors.Join(err, s.verifier.FlushLastUsed(context.Background()))
 	s.mu.Lock()
 	s.db = nil
 	s.mu.Unlock()
@@ -371,4 +551,5 @@ func (l lookup) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 var (
 	_ caddy.Destructor = (*state)(nil)
 	_ admin.Backend    = (*state)(nil)
+	_ gateway.Observer = (*state)(nil)
 )

@@ -1,15 +1,20 @@
 package gateway_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/audit"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 // canned is an in-memory provider transport, so the benchmarks measure the
@@ -105,3 +110,58 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHandlerObserved is BenchmarkHandler's openai case with the
+// cache and the observer in the path: a cache hit (whole and streamed),
+// and a miss that is observed (what the audit record and usage totals
+// cost the request path, without the store).
+func BenchmarkHandlerObserved(b *testing.B) {
+	rt := cannedResponses()
+	p, err := provider.New(provider.Config{Name: "openai", Type: "openai", BaseURL: "http://upstream.invalid/v1", APIKey: "k", Transport: rt})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := cache.New(nil, cache.Options{})
+	defer c.Close()
+	usage := audit.NewUsage()
+	w := audit.NewWriter(discardSink{}, audit.Options{})
+	defer w.Close()
+	observe := gateway.ObserverFunc(func(o *gateway.Outcome) { usage.Add(&o.AuditRecord); w.Add(o.AuditRecord) })
+	content := strings.Repeat("lorem ipsum dolor sit amet ", 140) // ~3.8 KB
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`
+	stream := `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`
+	cases := []struct {
+		name, body string
+		cfg        func(*gateway.Config)
+	}{
+		{"cache_hit", body, func(cfg *gateway.Config) { cfg.Cache = c }},
+		{"cache_hit_stream", stream, func(cfg *gateway.Config) { cfg.Cache = c }},
+		{"observed_miss", body, func(cfg *gateway.Config) { cfg.Observer = observe }},
+		{"unobserved_miss", body, func(cfg *gateway.Config) {}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := gateway.Config{Providers: []provider.Provider{p}, Auth: testAuth()}
+			tc.cfg(&cfg)
+			g, err := gateway.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(tc.body))
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				rec := httptest.NewRecorder()
+				g.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// discardSink accepts audit records and drops them.
+type discardSink struct{}
+
+func (discardSink) AppendAudit(context.Context, []storage.AuditRecord, time.Duration) error { return nil }

@@ -38,6 +38,12 @@ type cost struct {
 	stream     *meter.Stream
 	usage      meter.Usage
 	metered    bool // usage is known (reported or estimated)
+	hit        bool // answered from the cache: free
+
+	// What settlement charged, for the audit record.
+	charged      bool
+	chargedUsage meter.Usage
+	chargedCost  int64
 }
 
 // ServiceScope and TokenScope name the limit scopes of a service and a
@@ -139,19 +145,25 @@ func requestedMaxTokens(x *exchange) int64 {
 
 // settle replaces the reservation with what the request consumed. It runs
 // once per admitted request, in the pipeline's deferred finish.
+//
+// It also notes what was charged, for the audit record: a request without
+// limits is metered and priced all the same.
 func (g *Gateway) settle(x *exchange) {
 	c := &x.cost
-	if c.res == nil {
-		return
-	}
 	switch {
+	case c.hit:
+		c.charged = true // a cached answer is free; the request still counts
+		c.res.Settle(0, 0)
+		return
 	case !c.sent:
 		c.res.Release() // no provider was called: nothing was consumed
 		return
 	case !c.upstreamOK:
+		c.charged = true
 		c.res.Settle(0, 0) // providers do not bill errors; the request still counts
 		return
 	}
+	c.charged = true
 	u, ok := x.meteredUsage()
 	if !ok {
 		// The answer was cut before its usage could be read: charge the
@@ -160,6 +172,8 @@ func (g *Gateway) settle(x *exchange) {
 		if c.priced {
 			worst = c.price.WorstCase(x.inputEstimate(), c.maxOut)
 		}
+		c.chargedUsage = meter.Usage{InputTokens: x.inputEstimate(), OutputTokens: c.maxOut, Estimated: true}
+		c.chargedCost = worst
 		c.res.Settle(x.inputEstimate()+c.maxOut, worst)
 		return
 	}
@@ -167,6 +181,7 @@ func (g *Gateway) settle(x *exchange) {
 	if c.priced {
 		cost = c.price.Cost(u)
 	}
+	c.chargedUsage, c.chargedCost = u, cost
 	c.res.Settle(u.Total(), cost)
 }
 

@@ -12,10 +12,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/audit"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
@@ -58,7 +61,41 @@ type Config struct {
 	// Policies are CEL policies every request must pass, before its
 	// service's own.
 	Policies policy.Set
+	// Cache answers repeated requests from stored answers. Nil: no cache
+	// (every response says X-Cache: BYPASS).
+	Cache *cache.Cache
+	// CacheTTL is how long an answer stays cached; default DefaultCacheTTL.
+	CacheTTL time.Duration
+	// CacheMaxEntry is the largest answer cached, in bytes; default
+	// DefaultCacheMaxEntry.
+	CacheMaxEntry int
+	// CacheShared lets services share cache entries. By default each
+	// service has its own: identical requests of two services never share
+	// an answer.
+	CacheShared bool
+	// Observer receives the outcome of every request the pipeline serves,
+	// rejections included: the audit log, usage totals and metrics. Nil:
+	// none.
+	Observer Observer
+	// CaptureBodies records request and answer bodies in the outcomes,
+	// redacted by Redactor and truncated to CaptureLimit bytes (default
+	// 64 KiB). Off by default.
+	CaptureBodies bool
+	// CaptureLimit bounds each captured body, in bytes.
+	CaptureLimit int
+	// Redactor removes secrets from captured bodies; default one that
+	// knows only the token and key shapes.
+	Redactor *audit.Redactor
+	// ClientIP returns the client address of a request (behind trusted
+	// proxies, the original client's). Default: the connection's address.
+	ClientIP func(*http.Request) string
 }
+
+// Cache defaults.
+const (
+	DefaultCacheTTL      = time.Hour
+	DefaultCacheMaxEntry = 1 << 20
+)
 
 // Authenticator verifies gateway tokens; *auth.Verifier is the
 // implementation.
@@ -84,6 +121,14 @@ type Gateway struct {
 	prices   func() *pricing.Table
 	limits   *limits.Engine
 	policies policy.Set
+	cache    *cache.Cache
+	cacheTTL time.Duration
+	cacheMax int
+	shared   bool
+	observer Observer
+	capture  int // body capture limit; 0: no capture
+	redactor *audit.Redactor
+	clientIP func(*http.Request) string
 
 	svcPolicies policyCache
 	router      *route.Router
@@ -106,7 +151,32 @@ func New(cfg Config) (*Gateway, error) {
 		prices:    cfg.Prices,
 		limits:    cfg.Limits,
 		policies:  cfg.Policies,
+		cache:     cfg.Cache,
+		cacheTTL:  cfg.CacheTTL,
+		cacheMax:  cfg.CacheMaxEntry,
+		shared:    cfg.CacheShared,
+		observer:  cfg.Observer,
+		redactor:  cfg.Redactor,
+		clientIP:  cfg.ClientIP,
 		providers: make(map[string]provider.Provider, len(cfg.Providers)),
+	}
+	if g.cacheTTL <= 0 {
+		g.cacheTTL = DefaultCacheTTL
+	}
+	if g.cacheMax <= 0 {
+		g.cacheMax = DefaultCacheMaxEntry
+	}
+	if cfg.CaptureBodies {
+		g.capture = cfg.CaptureLimit
+		if g.capture <= 0 {
+			g.capture = DefaultCaptureLimit
+		}
+		if g.redactor == nil {
+			g.redactor = audit.NewRedactor()
+		}
+	}
+	if g.clientIP == nil {
+		g.clientIP = remoteIP
 	}
 	if g.maxBody <= 0 {
 		g.maxBody = DefaultMaxRequestBody

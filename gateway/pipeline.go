@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
@@ -42,6 +42,18 @@ type exchange struct {
 	status int // the status answered to the client, once known
 
 	cost cost // admission, metering and settlement
+
+	reqID       string // the audit record's ID
+	clientBody  []byte // the body as the client sent it (before any edit)
+	clientIP    string
+	cacheStatus string    // X-Cache: HIT, MISS or BYPASS
+	cacheKey    cache.Key // set when the answer may be stored
+	cacheStore  bool      // store a complete, successful answer under cacheKey
+	recorder    *cache.Recorder
+	ttfb        time.Duration // time to the first byte of the answer
+	errType     string        // the error's code or type, when the request failed
+	rejection   string        // why the gateway refused it, when it did
+	captured    *head         // the answer, when bodies are captured
 }
 
 // mode is how a request reaches its provider.
@@ -68,9 +80,17 @@ const (
 // is settled exactly once, whatever happened (provider error, timeout,
 // client gone, panic).
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
-	x := &exchange{ep: ep, start: time.Now()}
+	x := &exchange{ep: ep, start: time.Now(), cacheStatus: cacheBypass}
 	defer g.finish(x)
 	defer g.settle(x)
+	w.Header().Set("X-Cache", cacheBypass)
+	if g.observer != nil {
+		// The audit record's ID, made on arrival so it sorts by arrival
+		// time; the client gets it to quote.
+		x.reqID = storage.NewID(storage.AuditIDPrefix)
+		w.Header().Set(RequestIDHeader, x.reqID)
+	}
+	x.clientIP = g.clientIP(r)
 
 	id, aerr := g.authenticate(r)
 	if aerr != nil {
@@ -89,6 +109,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	if err := g.admit(x, r); err != nil {
 		g.fail(w, x, err)
 		return
+	}
+	if g.lookup(w, r, x) {
+		return // answered from the cache
 	}
 	call, err := g.prepare(x, r)
 	if err != nil {
@@ -158,6 +181,7 @@ func (g *Gateway) decode(x *exchange, w http.ResponseWriter, r *http.Request) er
 		}
 		return badRequest("reading the request body: " + err.Error())
 	}
+	x.clientBody = raw
 	if x.body, err = reqjson.Parse(raw); err != nil {
 		return badRequest(err.Error())
 	}
@@ -314,6 +338,7 @@ var errClientGone = errors.New("client disconnected")
 func (g *Gateway) fail(w http.ResponseWriter, x *exchange, err error) {
 	if errors.Is(err, errClientGone) {
 		x.status = statusClientClosed
+		x.errType = "client_disconnected"
 		return
 	}
 	var ae *apiError
@@ -322,27 +347,17 @@ func (g *Gateway) fail(w http.ResponseWriter, x *exchange, err error) {
 		ae = &apiError{status: http.StatusInternalServerError, kind: kindInternal, message: "internal gateway error"}
 	}
 	x.status = ae.status
+	x.errType = ae.code
+	if x.errType == "" {
+		x.errType = openAITypes[ae.kind]
+	}
+	if !x.cost.sent {
+		x.rejection = rejection(ae)
+	}
+	x.markFirstByte()
 	writeError(w, x.ep.surface, ae)
 }
 
 // statusClientClosed records a request whose client left before an answer
 // (nginx's convention).
 const statusClientClosed = 499
-
-// finish logs the request. Later stages (metering, audit) hook in here.
-func (g *Gateway) finish(x *exchange) {
-	if ce := g.log.Check(zapcore.DebugLevel, "llm request"); ce != nil {
-		fields := []zap.Field{
-			zap.String("surface", string(x.ep.surface)),
-			zap.String("operation", string(x.ep.op)),
-			zap.String("model", x.model),
-			zap.Bool("stream", x.stream),
-			zap.Int("status", x.status),
-			zap.Duration("duration", time.Since(x.start)),
-		}
-		if x.provider != nil {
-			fields = append(fields, zap.String("provider", x.provider.Name()), zap.String("upstream_model", x.upstream))
-		}
-		ce.Write(fields...)
-	}
-}

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
@@ -55,6 +56,8 @@ func isEventStream(h http.Header) bool {
 func (g *Gateway) relayError(w http.ResponseWriter, x *exchange, resp *http.Response) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	x.status = resp.StatusCode
+	x.errType = "provider_error"
+	x.markFirstByte()
 	pd, sd := x.provider.Dialect(), x.ep.surface.dialect()
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
@@ -62,6 +65,7 @@ func (g *Gateway) relayError(w http.ResponseWriter, x *exchange, resp *http.Resp
 		// (which may quote part of the key) is for the operator, not the
 		// client.
 		g.log.Warn("provider refused the gateway's credentials", zap.String("provider", x.provider.Name()), zap.Int("status", resp.StatusCode))
+		x.errType = "provider_credentials"
 		k := kindAuthentication
 		if resp.StatusCode == http.StatusForbidden {
 			k = kindPermission
@@ -118,12 +122,14 @@ func upstreamError(x *exchange, status int, body []byte) *apiError {
 func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Response) {
 	x.status = resp.StatusCode
 	if x.mode == passthrough {
-		if ct := resp.Header.Get("Content-Type"); ct != "" {
+		ct := resp.Header.Get("Content-Type")
+		if ct != "" {
 			w.Header().Set("Content-Type", ct)
 		}
 		if resp.ContentLength >= 0 {
 			w.Header().Set("Content-Length", fmt.Sprint(resp.ContentLength))
 		}
+		x.markFirstByte()
 		w.WriteHeader(resp.StatusCode)
 		capture := &capped{limit: maxMeteredBody}
 		if err := copyBody(w, io.TeeReader(resp.Body, capture)); err != nil {
@@ -131,6 +137,12 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 			return // cut: settled at the worst case
 		}
 		x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(x.ep.op), capture.buf)
+		if g.capture > 0 && !capture.over {
+			x.captured = &head{buf: capture.buf}
+		}
+		if x.cacheStore && resp.StatusCode == http.StatusOK && !capture.over && len(capture.buf) <= g.cacheMax && json.Valid(capture.buf) {
+			g.storeAnswer(x, &cache.Entry{Status: resp.StatusCode, ContentType: ct, Body: capture.buf})
+		}
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTranslatedBody))
@@ -146,7 +158,14 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 			message: fmt.Sprintf("provider %q sent an answer the gateway could not read", x.provider.Name())})
 		return
 	}
+	x.markFirstByte()
 	writeJSON(w, resp.StatusCode, out)
+	if g.capture > 0 {
+		x.captured = &head{buf: out}
+	}
+	if x.cacheStore && resp.StatusCode == http.StatusOK && len(out) <= g.cacheMax {
+		g.storeAnswer(x, &cache.Entry{Status: resp.StatusCode, ContentType: "application/json", Body: out})
+	}
 }
 
 // maxMeteredBody bounds how much of a relayed answer is kept to read its

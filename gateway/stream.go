@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/sse"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
@@ -27,6 +28,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	h.Set("X-Accel-Buffering", "no")
 	h.Del("Content-Length")
 	x.status = http.StatusOK
+	x.markFirstByte()
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	if err := rc.Flush(); err != nil {
@@ -39,18 +41,31 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	if x.mode == chatToMessages {
 		conv = translate.NewChatStream(time.Now().Unix(), x.clientUsage || wantsUsage(x))
 	}
+	var rec *cache.Recorder
+	if x.cacheStore {
+		rec = cache.NewRecorder(g.cacheMax)
+	}
+	capture := g.newCapture()
+	x.captured = capture
 	var out []byte
-	finished := false
+	// finished: the terminal event arrived; clean: it said success, so the
+	// stream may be cached.
+	finished, clean, failed := false, false, false
 	for {
 		ev, err := rd.Next()
 		if err != nil {
 			if err == io.EOF && finished {
+				if rec != nil && clean && !rec.Over() && x.cost.stream.Reported() {
+					g.storeAnswer(x, &cache.Entry{Status: http.StatusOK, ContentType: "text/event-stream", Events: rec.Events()})
+				}
 				return
 			}
 			if r.Context().Err() != nil {
+				x.errType = "client_disconnected"
 				return // the client left; the upstream request is canceled with it
 			}
 			g.log.Warn("provider stream broke", zap.String("provider", x.provider.Name()), zap.Error(err))
+			x.errType = "stream_interrupted"
 			w.Write(streamErrorEvent(x, streamBreakMessage(x, err)))
 			rc.Flush()
 			return
@@ -65,30 +80,44 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			}
 			var ue *translate.UpstreamError
 			if errors.As(err, &ue) {
+				x.errType = "provider_error"
 				out = append(out, streamErrorEvent(x, ue.Message)...)
 				w.Write(out)
 				rc.Flush()
 				return
 			}
 			if conv.Done() && !finished {
-				finished = true
+				finished, clean = true, true
 				out = sse.AppendEvent(out, "", sse.Done)
 			}
 		case x.provider.Dialect() == provider.DialectOpenAI && x.ep.op == provider.OpChatCompletions:
 			if bytes.Equal(ev.Data, sse.Done) {
 				finished = true
+				clean = !failed
 			} else if !x.clientUsage && isUsageChunk(ev.Data) {
 				continue // the gateway asked for it; the client did not
+			} else if isErrorChunk(ev.Data) {
+				failed = true
+				x.errType = "provider_error"
 			}
 			out = append(out, ev.Raw...)
 		default: // Responses API and Anthropic Messages, relayed as sent
-			if terminalEvents[ev.Name] {
-				finished = true
+			if ok, known := terminalEvents[ev.Name]; known {
+				finished, clean = true, ok
+				if !ok {
+					x.errType = "provider_error"
+				}
 			}
 			out = append(out, ev.Raw...)
 		}
 		if _, err := w.Write(out); err != nil {
 			return
+		}
+		if rec != nil {
+			rec.Add(out)
+		}
+		if capture != nil {
+			capture.Write(out)
 		}
 		if !rd.Buffered() {
 			if err := rc.Flush(); err != nil {
@@ -111,13 +140,26 @@ func wantsUsage(x *exchange) bool {
 	return json.Unmarshal(raw, &so) == nil && so.IncludeUsage
 }
 
-// terminalEvents end a Responses API or Anthropic stream.
+// terminalEvents end a Responses API or Anthropic stream; true for a
+// successful end.
 var terminalEvents = map[string]bool{
 	"response.completed":  true,
-	"response.failed":     true,
-	"response.incomplete": true,
+	"response.failed":     false,
+	"response.incomplete": false,
 	"message_stop":        true,
-	"error":               true,
+	"error":               false,
+}
+
+// isErrorChunk reports whether an OpenAI stream chunk is an error: OpenAI
+// and compatible servers send {"error": {...}} mid-stream.
+func isErrorChunk(data []byte) bool {
+	if !bytes.Contains(data, []byte(`"error"`)) {
+		return false
+	}
+	var c struct {
+		Error json.RawMessage `json:"error"`
+	}
+	return json.Unmarshal(data, &c) == nil && len(c.Error) > 0 && string(c.Error) != "null"
 }
 
 // isUsageChunk reports whether an OpenAI chunk is the usage chunk that

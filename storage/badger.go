@@ -66,8 +66,9 @@ type Options struct {
 
 // Badger is the embedded Store, on Badger v4 with a small-memory profile.
 // Management writes are synced to disk before they return; TouchTokens is
-// written behind and synced every Options.SyncEvery. Safe for concurrent
-// use; one per directory per process (Badger locks the directory).
+// written behind and synced every Options.SyncEvery; PutCache is not synced
+// at all (a later synced write carries it). Safe for concurrent use; one
+// per directory per process (Badger locks the directory).
 //
 // Key layout. Records are JSON values (encoding/json of the record types,
 // except that a token's hash is a base64 string) under a fixed prefix;
@@ -84,12 +85,27 @@ type Options struct {
 //	spendw/<window>/<start>/<scope>  -> total, 8 bytes big-endian (micro-USD)
 //	spendk/<nnn>/<scope>/<window>/<start> -> the same total (nnn: len(scope), 3 digits)
 //	cfg/pricing-overrides            -> the caller's JSON document
+//	audit/<auditID>                  -> AuditRecord JSON  (TTL)
+//	auditsvc/<serviceID>/<auditID>   -> empty             (records of a service, same TTL)
+//	audittok/<tokenID>/<auditID>     -> empty             (records of a token, same TTL)
+//	usage/<nnn>/<scope>/<window>/<start> -> six totals, 6 × 8 bytes big-endian
+//	cache/<key bytes>                -> cached value      (TTL)
 //
 // A spend total is stored twice, in one transaction: spendw/ lists every
 // scope of one window (SpendTotals), spendk/ one scope's windows in time
 // order (SpendHistory). <window> is "day" or "month", <start> its UTC start
 // as 2006-01-02 or 2006-01; a scope key is any 1-256 bytes, '/' included,
 // and is made prefix-free in the middle of spendk/ keys by its length.
+// Usage totals (Usage's six counters in field order) are laid out like
+// spendk/; they are only read by scope, so there is no by-window copy.
+//
+// Audit records are written with their index entries, all expiring at the
+// same second (Badger TTL; none when kept forever), the index entries first
+// so a record is never visible without them; an index entry whose record
+// is gone (a crash between the two) is skipped. Audit IDs sort by time, so
+// ListAudit walks a prefix backwards and seeks to a time by the smallest ID
+// of that millisecond (minIDAt). A cache key is any 1-64 bytes and only
+// ends keys.
 //
 // IDs come from NewID and sort in creation order, so a prefix scan lists
 // records in creation order and a page cursor is the last ID of the
@@ -97,12 +113,15 @@ type Options struct {
 // IDs from requests are checked for the NewID shape before they go into a
 // key; service names only end keys that are read by point lookup; provider
 // names, which sit in the middle of scanned keys, may not contain '/'; spend
-// scope keys end spendw/ keys and follow their length in spendk/ keys. So
-// no user-supplied string can reach another record's keys.
+// scope keys end spendw/ keys and follow their length in spendk/ and usage/
+// keys; the service and token IDs of audit records, in the middle of the
+// audit index keys, may not contain '/'. So no user-supplied string can
+// reach another record's keys.
 //
-// The spend and configuration prefixes came after schema version 1 without
-// changing it: they are new prefixes disjoint from the others, which no
-// older scan reaches, so a database of either age opens with either build.
+// The spend, configuration, usage, audit and cache prefixes came after
+// schema version 1 without changing it: they are new prefixes disjoint from
+// the others, which no older scan reaches, so a database of either age
+// opens with either build.
 type Badger struct {
 	db  *badger.DB
 	dir string
@@ -371,6 +390,18 @@ func exists(txn *badger.Txn, key []byte) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// expiresAt is the Badger expiry (Unix seconds) of an entry written now
+// with ttl > 0, rounded up to the next second so the entry lives at least
+// ttl (and at most a second more).
+func expiresAt(ttl time.Duration) uint64 {
+	t := time.Now().Add(ttl)
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return uint64(s)
 }
 
 // pageLimit applies the defaults and cap of Page.Limit.

@@ -149,3 +149,93 @@ func BenchmarkSpendTotals(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendAudit appends batches of 500 audit records of realistic
+// size (no bodies), as the gateway's audit writer does: one write batch
+// and one sync per call.
+func BenchmarkAppendAudit(b *testing.B) {
+	s := openTest(b)
+	ctx := context.Background()
+	const n = 500
+	services := make([]string, 10)
+	for i := range services {
+		services[i] = NewID(ServiceIDPrefix)
+	}
+	recs := make([]AuditRecord, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range recs {
+			recs[i] = AuditRecord{
+				ID: NewID(AuditIDPrefix), Time: now(), ServiceID: services[i%len(services)], TokenID: NewID(TokenIDPrefix),
+				Surface: "openai", Operation: "chat.completions", Model: "gpt-4o-mini", Provider: "openai", UpstreamModel: "gpt-4o-mini-2024-07-18",
+				Status: 200, InputTokens: 1200, OutputTokens: 350, CostMicroUSD: 390, Latency: 1200 * time.Millisecond, TTFB: 300 * time.Millisecond,
+				ClientIP: "203.0.113.7",
+			}
+		}
+		if err := s.AppendAudit(ctx, recs, 30*24*time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// BenchmarkGetCache reads 4 KiB cache entries among 10,000, from a
+// reopened store: a cache hit.
+func BenchmarkGetCache(b *testing.B) {
+	const n = 10_000
+	dir := b.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	keys := make([][]byte, n)
+	val := make([]byte, 4<<10)
+	for i := range keys {
+		h := hashOf(fmt.Sprintf("request-%d", i))
+		keys[i] = h[:]
+		if err := s.PutCache(ctx, keys[i], val, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := s.GetCache(ctx, keys[i%n]); err != nil {
+				b.Fatal(err)
+			}
+			i += 7919
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := s.GetCache(ctx, keys[i%n]); err != nil {
+					b.Error(err)
+					return
+				}
+				i += 7919
+			}
+		})
+	})
+	b.Run("miss", func(b *testing.B) {
+		b.ReportAllocs()
+		k := []byte("not cached")
+		for b.Loop() {
+			if _, err := s.GetCache(ctx, k); !isNotFound(err) {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -30,7 +30,8 @@ const crashHelperEnv = "LLMGW_STORAGE_CRASH_HELPER_DIR"
 //	pk <provider> <keyID>
 //	pkdel <provider> <keyID>
 //	spendtry <n>                   (before AddSpend of crashSpendDeltas(n))
-//	spend <n>                      (after it)
+//	spend <n>                      (after it and AddUsage of crashUsageDeltas(n))
+//	audit <serviceID> <ID>...      (AppendAudit of records with these IDs)
 func TestHelperProcess(t *testing.T) {
 	dir := os.Getenv(crashHelperEnv)
 	if dir == "" {
@@ -68,7 +69,20 @@ func TestHelperProcess(t *testing.T) {
 				if err := b.AddSpend(ctx, crashSpendDeltas(n)); err != nil {
 					fail(err)
 				}
+				if err := b.AddUsage(ctx, crashUsageDeltas(n)); err != nil {
+					fail(err)
+				}
 				say("spend %d", n)
+				recs := make([]AuditRecord, 20)
+				ids := make([]string, len(recs))
+				for k := range recs {
+					recs[k] = AuditRecord{ID: NewID(AuditIDPrefix), Time: now(), ServiceID: svc.ID, TokenID: tok.ID, Status: 200, RequestBody: strings.Repeat("x", 500)}
+					ids[k] = recs[k].ID
+				}
+				if err := b.AppendAudit(ctx, recs, time.Hour); err != nil {
+					fail(err)
+				}
+				say("audit %s %s", svc.ID, strings.Join(ids, " "))
 			}
 			// Last-used times are written behind: they may be lost and are
 			// not checked, but they must not disturb what is.
@@ -122,6 +136,16 @@ func crashSpendDeltas(n int64) []SpendDelta {
 	}
 }
 
+// crashUsageDeltas is what the helper adds in one AddUsage call, right after
+// AddSpend of crashSpendDeltas(n): the same amounts as requests and spend.
+func crashUsageDeltas(n int64) []UsageDelta {
+	var deltas []UsageDelta
+	for _, d := range crashSpendDeltas(n) {
+		deltas = append(deltas, UsageDelta{Key: d.Key, Window: d.Window, Start: d.Start, Usage: Usage{Requests: d.Amount, SpendMicroUSD: d.Amount}})
+	}
+	return deltas
+}
+
 // spendCellOf names a total of the crash test.
 type spendCellOf struct{ window, key string }
 
@@ -139,6 +163,7 @@ type acked struct {
 	revAll       map[string]bool       // service IDs
 	keys         map[string]string     // key ID -> provider
 	deleted      map[string]bool       // key IDs
+	audit        map[string]string     // audit record ID -> service ID
 	lineCount    int
 }
 
@@ -196,6 +221,10 @@ func (a *acked) add(t *testing.T, line string) {
 		a.keys[f[2]] = f[1]
 	case f[0] == "pkdel" && len(f) == 3:
 		a.deleted[f[2]] = true
+	case f[0] == "audit" && len(f) > 2:
+		for _, id := range f[2:] {
+			a.audit[id] = f[1]
+		}
 	case f[0] == "spendtry" && len(f) == 2:
 		n, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil || a.spendTry != 0 {
@@ -229,7 +258,7 @@ func TestKill9Durability(t *testing.T) {
 	}
 	dir := t.TempDir()
 	a := &acked{tokens: map[string]ackedToken{}, revoked: map[string]bool{}, revAll: map[string]bool{}, keys: map[string]string{}, deleted: map[string]bool{},
-		spent: map[spendCellOf]int64{}, slack: map[spendCellOf]int64{}}
+		audit: map[string]string{}, spent: map[spendCellOf]int64{}, slack: map[spendCellOf]int64{}}
 	for cycle := range cycles {
 		killAfter := 40 + rand.IntN(400) // acknowledged lines before the kill
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -340,5 +369,54 @@ func checkAcked(t *testing.T, dir string, a *acked) {
 			}
 		}
 	}
-	t.Logf("spend: %d acknowledged AddSpend calls, all there", a.spendCalls)
+	// Usage totals were added with the spend, in the same acknowledged
+	// step: the same bounds.
+	for c := range a.spentOrSlack() {
+		start := crashSpendDay
+		if c.window == WindowMonth {
+			start = crashSpendMonth
+		}
+		hist, err := b.UsageHistory(ctx, c.key, c.window, start, start.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Usage
+		if len(hist) == 1 {
+			got = hist[0].Usage
+		}
+		if lo, hi := a.spent[c], a.spent[c]+a.slack[c]; got.Requests < lo || got.Requests > hi || got.SpendMicroUSD != got.Requests {
+			t.Fatalf("%s usage of %q: %+v, want %d (acknowledged) to %d requests and as much spend", c.window, c.key, got, lo, hi)
+		}
+	}
+	t.Logf("spend and usage: %d acknowledged AddSpend and AddUsage calls, all there", a.spendCalls)
+	// Every acknowledged audit record is listed, also through its
+	// service's index.
+	listAll := func(f AuditFilter) map[string]bool {
+		listed := map[string]bool{}
+		cursor := ""
+		for {
+			page, next, err := b.ListAudit(ctx, f, Page{Limit: MaxPageSize, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				listed[r.ID] = true
+			}
+			if next == "" {
+				return listed
+			}
+			cursor = next
+		}
+	}
+	all := listAll(AuditFilter{})
+	bySvc := map[string]map[string]bool{}
+	for id, svc := range a.audit {
+		if bySvc[svc] == nil {
+			bySvc[svc] = listAll(AuditFilter{ServiceID: svc})
+		}
+		if !all[id] || !bySvc[svc][id] {
+			t.Fatalf("acknowledged audit record %s of service %s lost (listed: %v, by service: %v)", id, svc, all[id], bySvc[svc][id])
+		}
+	}
+	t.Logf("audit: %d acknowledged records, all there", len(a.audit))
 }

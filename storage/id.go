@@ -36,8 +36,8 @@ var idState struct {
 // crypto/rand (the ULID layout). IDs sort lexically in creation order, also
 // within one millisecond in one process, so lists come out in creation order
 // and a list cursor is simply the last ID returned. Records use the prefixes
-// ServiceIDPrefix, TokenIDPrefix and ProviderKeyIDPrefix. IDs are unique,
-// not secret.
+// ServiceIDPrefix, TokenIDPrefix, ProviderKeyIDPrefix and AuditIDPrefix. IDs
+// are unique, not secret.
 func NewID(prefix string) string {
 	now := uint64(time.Now().UnixMilli()) & (1<<48 - 1)
 
@@ -89,4 +89,27 @@ func validID(prefix, id string) bool {
 		}
 	}
 	return true
+}
+
+// minIDAt returns the smallest ID of that prefix that NewID could make at
+// t's millisecond: the 48-bit Unix millisecond time, then 80 zero bits. Every
+// ID made at or after that millisecond sorts at or after it, every ID made
+// before it sorts before it. Times before 1970 give the first millisecond,
+// times after the 48-bit range (year 10889) the last.
+func minIDAt(prefix string, t time.Time) string {
+	ms := uint64(max(t.UnixMilli(), 0))
+	ms = min(ms, 1<<48-1)
+	buf := make([]byte, len(prefix)+1+idLen)
+	n := copy(buf, prefix)
+	buf[n] = '_'
+	out := buf[n+1:]
+	// The first 10 characters hold the 48 bits of time (3 + 9 × 5).
+	for i := 9; i >= 0; i-- {
+		out[i] = crockford[ms&31]
+		ms >>= 5
+	}
+	for i := 10; i < idLen; i++ {
+		out[i] = '0'
+	}
+	return string(buf)
 }

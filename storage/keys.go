@@ -1,6 +1,9 @@
 package storage
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Key prefixes of the Badger database; the layout is in the doc comment of
 // Badger.
@@ -23,10 +26,19 @@ import "strings"
 //     length or within the key bytes, so neither one's prefix
 //     spendk/<len>/<key>/ is a prefix of the other's keys (spendScopePrefix);
 //   - a spend window is "day" or "month" and its start is written at the
-//     fixed width of its window, so neither is a prefix of another.
+//     fixed width of its window, so neither is a prefix of another;
+//   - usage totals follow the spend rules: usage/<len>/<key>/<window>/<start>
+//     is laid out like spendk/ (usageScopePrefix);
+//   - an audit record's ID passes validID(AuditIDPrefix) before it goes
+//     into a key; its service and token IDs sit in the middle of scanned
+//     index keys (auditsvc/, audittok/), so they must be free of '/' and at
+//     most maxAuditRefLen bytes (validAuditRef, which also wants UTF-8):
+//     the gateway's own IDs, checked all the same;
+//   - a cache key (any bytes, 1 to MaxCacheKeySize of them) only ends keys,
+//     which are read by point lookup or by a scan of all of cache/.
 //
-// Future kinds of records (usage, audit, cache) get their own prefix ending
-// in '/' that is not a prefix of, and does not start with, one above.
+// Future kinds of records get their own prefix ending in '/' that is not a
+// prefix of, and does not start with, one above (TestKeyPrefixes).
 const (
 	keySchema           = "meta/schema"
 	prefixService       = "svc/"
@@ -38,16 +50,22 @@ const (
 	prefixSpendWin      = "spendw/"
 	prefixSpendKey      = "spendk/"
 	prefixConfig        = "cfg/"
+	prefixAudit         = "audit/"
+	prefixAuditSvc      = "auditsvc/"
+	prefixAuditTok      = "audittok/"
+	prefixUsage         = "usage/"
+	prefixCache         = "cache/"
 	keyPricingOverrides = prefixConfig + "pricing-overrides"
 	schemaVersion       = "1"
 	maxNameLen          = 1024
 	maxProviderLen      = 128
 	maxSpendKeyLen      = 256
+	maxAuditRefLen      = 128
 )
 
 // keyPrefixes lists every prefix, for the test that checks the rules above.
 var keyPrefixes = []string{"meta/", prefixService, prefixSvcName, prefixToken, prefixTokenHash, prefixSvcTokens, prefixProvKey,
-	prefixSpendWin, prefixSpendKey, prefixConfig}
+	prefixSpendWin, prefixSpendKey, prefixConfig, prefixAudit, prefixAuditSvc, prefixAuditTok, prefixUsage, prefixCache}
 
 func serviceKey(id string) []byte       { return []byte(prefixService + id) }
 func serviceNameKey(name string) []byte { return []byte(prefixSvcName + name) }
@@ -107,8 +125,14 @@ func spendScopePrefix(key, window string) []byte {
 }
 
 func appendSpendScopePrefix(k []byte, key, window string) []byte {
+	return appendScopePrefix(k, prefixSpendKey, key, window)
+}
+
+// appendScopePrefix appends <family><len(key) as 3 digits>/<key>/<window>/
+// to k: the layout of spendk/ and usage/ keys.
+func appendScopePrefix(k []byte, family, key, window string) []byte {
 	n := len(key)
-	k = append(k, prefixSpendKey...)
+	k = append(k, family...)
 	k = append(k, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10), '/')
 	k = append(append(k, key...), '/')
 	return append(append(k, window...), '/')
@@ -118,4 +142,44 @@ func appendSpendScopePrefix(k []byte, key, window string) []byte {
 func spendScopeKey(key, window, start string) []byte {
 	k := make([]byte, 0, len(prefixSpendKey)+len(key)+len(window)+len(start)+6)
 	return append(appendSpendScopePrefix(k, key, window), start...)
+}
+
+// usageScopePrefix is the prefix of one scope's usage totals in one kind of
+// window: usage/<len(key) as 3 digits>/<key>/<window>/, laid out like
+// spendScopePrefix. The key must be 1 to maxSpendKeyLen bytes long.
+func usageScopePrefix(key, window string) []byte {
+	k := make([]byte, 0, len(prefixUsage)+len(key)+len(window)+len(spendMonthLayout)+6)
+	return appendScopePrefix(k, prefixUsage, key, window)
+}
+
+// usageScopeKey is usage/<len(key) as 3 digits>/<key>/<window>/<start>.
+func usageScopeKey(key, window, start string) []byte {
+	k := make([]byte, 0, len(prefixUsage)+len(key)+len(window)+len(start)+6)
+	return append(appendScopePrefix(k, prefixUsage, key, window), start...)
+}
+
+// validAuditRef reports whether a service or token ID of an audit record can
+// be a middle segment of an index key: 1 to maxAuditRefLen bytes without
+// '/', and UTF-8, since the record holds it as a JSON string, which would
+// not keep other bytes as they are in the index key.
+func validAuditRef(id string) bool {
+	return id != "" && len(id) <= maxAuditRefLen && strings.IndexByte(id, '/') < 0 && utf8.ValidString(id)
+}
+
+func auditKey(id string) []byte { return []byte(prefixAudit + id) }
+
+func auditServicePrefix(serviceID string) []byte { return []byte(prefixAuditSvc + serviceID + "/") }
+func auditServiceKey(serviceID, id string) []byte {
+	return []byte(prefixAuditSvc + serviceID + "/" + id)
+}
+
+func auditTokenPrefix(tokenID string) []byte { return []byte(prefixAuditTok + tokenID + "/") }
+func auditTokenKey(tokenID, id string) []byte {
+	return []byte(prefixAuditTok + tokenID + "/" + id)
+}
+
+// cacheKey is cache/<key bytes>.
+func cacheKey(key []byte) []byte {
+	k := make([]byte, 0, len(prefixCache)+len(key))
+	return append(append(k, prefixCache...), key...)
 }

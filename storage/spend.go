@@ -28,9 +28,9 @@ func spendLayout(window string) (string, bool) {
 func checkSpendKey(key string) error {
 	switch {
 	case key == "":
-		return fmt.Errorf("%w: spend key is empty", ErrInvalid)
+		return fmt.Errorf("%w: scope key is empty", ErrInvalid)
 	case len(key) > maxSpendKeyLen:
-		return fmt.Errorf("%w: spend key is longer than %d bytes", ErrInvalid, maxSpendKeyLen)
+		return fmt.Errorf("%w: scope key is longer than %d bytes", ErrInvalid, maxSpendKeyLen)
 	}
 	return nil
 }
@@ -40,7 +40,7 @@ func checkSpendKey(key string) error {
 func spendStart(window string, start time.Time) (string, error) {
 	layout, ok := spendLayout(window)
 	if !ok {
-		return "", fmt.Errorf("%w: spend window %q (want %q or %q)", ErrInvalid, window, WindowDay, WindowMonth)
+		return "", fmt.Errorf("%w: window %q (want %q or %q)", ErrInvalid, window, WindowDay, WindowMonth)
 	}
 	u := start.UTC()
 	switch {
@@ -121,15 +121,23 @@ func (b *Badger) AddSpend(ctx context.Context, deltas []SpendDelta) error {
 		index[id] = len(cells)
 		cells = append(cells, spendCell{key: d.Key, window: d.Window, start: start, amount: d.Amount})
 	}
+	if err := applyBatches(b, cells, addSpendCells); err != nil {
+		return fmt.Errorf("adding spend: %w", err)
+	}
+	return nil
+}
+
+// applyBatches applies cells in transactions of at most SpendBatchSize
+// (each retried on conflicts), then syncs once. When a transaction fails
+// after others were applied, those are made durable before the error is
+// returned.
+func applyBatches[C any](b *Badger, cells []C, apply func(*badger.Txn, []C) error) error {
 	applied := false
 	for len(cells) > 0 {
 		chunk := cells[:min(SpendBatchSize, len(cells))]
 		cells = cells[len(chunk):]
-		if err := b.update(func(txn *badger.Txn) error { return addSpendCells(txn, chunk) }); err != nil {
-			err = fmt.Errorf("adding spend: %w", err)
+		if err := b.update(func(txn *badger.Txn) error { return apply(txn, chunk) }); err != nil {
 			if applied {
-				// Make the transactions that were applied durable before
-				// reporting.
 				err = errors.Join(err, b.syncCommitted())
 			}
 			return err
@@ -139,10 +147,7 @@ func (b *Badger) AddSpend(ctx context.Context, deltas []SpendDelta) error {
 	if !applied {
 		return nil
 	}
-	if err := b.syncCommitted(); err != nil {
-		return fmt.Errorf("adding spend: %w", err)
-	}
-	return nil
+	return b.syncCommitted()
 }
 
 // addSpendCells adds each cell to its stored total in txn. It may run again
@@ -222,43 +227,55 @@ func (b *Badger) SpendHistory(ctx context.Context, key, window string, from, to 
 	if !ok {
 		return nil, fmt.Errorf("reading spend history of %q: %w: spend window %q", key, ErrInvalid, window)
 	}
-	if !from.Before(to) || from.UTC().Year() > 9999 {
-		return nil, nil
-	}
-	prefix := spendScopePrefix(key, window)
-	seek := prefix
-	if f := from.UTC(); f.Year() >= 1 {
-		// The start of the window containing from: keys sort in time order.
-		seek = append(bytes.Clone(prefix), f.Format(layout)...)
-	}
 	var list []SpendTotal
 	err = b.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 32})
-		defer it.Close()
-		for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
-			item := it.Item()
-			start, err := time.Parse(layout, string(item.Key()[len(prefix):]))
-			if err != nil {
-				return fmt.Errorf("corrupt spend key %q: %w", item.Key(), err)
-			}
-			if start.Before(from) {
-				continue // the window containing from started before it
-			}
-			if !start.Before(to) {
-				break
-			}
+		return scopeHistory(txn, spendScopePrefix(key, window), layout, from, to, func(start time.Time, item *badger.Item) error {
 			total, err := decodeSpend(item)
 			if err != nil {
 				return err
 			}
 			list = append(list, SpendTotal{Start: start, Amount: total})
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s spend history of %q: %w", window, key, err)
 	}
 	return list, nil
+}
+
+// scopeHistory calls fn, oldest first, with every item under prefix (one
+// scope's totals in one kind of window: spendk/ or usage/) whose start,
+// the rest of its key in layout, is in [from, to). It seeks to the window
+// containing from (keys sort in time order) and stops at the first start
+// at or after to.
+func scopeHistory(txn *badger.Txn, prefix []byte, layout string, from, to time.Time, fn func(start time.Time, item *badger.Item) error) error {
+	if !from.Before(to) || from.UTC().Year() > 9999 {
+		return nil
+	}
+	seek := prefix
+	if f := from.UTC(); f.Year() >= 1 {
+		seek = append(bytes.Clone(prefix), f.Format(layout)...)
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 32})
+	defer it.Close()
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		start, err := time.Parse(layout, string(item.Key()[len(prefix):]))
+		if err != nil {
+			return fmt.Errorf("corrupt key %q: %w", item.Key(), err)
+		}
+		if start.Before(from) {
+			continue // the window containing from started before it
+		}
+		if !start.Before(to) {
+			break
+		}
+		if err := fn(start, item); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GetPricingOverrides returns the stored pricing overrides document, or nil

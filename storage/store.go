@@ -1,10 +1,14 @@
 // Package storage holds the gateway's persisted records (services, tokens,
-// sealed provider keys, spend totals per budget window, the pricing
-// overrides document), the Store interface every backend implements, and
-// its embedded Badger implementation.
+// sealed provider keys, spend and usage totals per budget window, the
+// pricing overrides document, the audit log of requests, the response
+// cache), the Store interface every backend implements, and its embedded
+// Badger implementation.
 //
 // Every mutation is durable (synced to disk) before it returns, except
-// TouchTokens, which records last-used times written behind in batches.
+// TouchTokens, which records last-used times written behind in batches, and
+// PutCache, whose entries a crash may lose. Audit records and cache entries
+// may expire (a time to live given when they are written): after that they
+// are gone as if never written.
 package storage
 
 import (
@@ -143,7 +147,8 @@ const (
 )
 
 // Store holds the gateway's records. Implementations are safe for
-// concurrent use. Lists are in creation order (IDs sort by creation time).
+// concurrent use. Lists are in creation order (IDs sort by creation time),
+// except ListAudit, newest first.
 type Store interface {
 	CreateService(ctx context.Context, s *Service) error // fills ID, CreatedAt, UpdatedAt; ErrConflict on a duplicate name
 	GetService(ctx context.Context, id string) (*Service, error)
@@ -201,6 +206,58 @@ type Store interface {
 	// ErrInvalid if doc is not valid JSON (an empty doc is not) or is
 	// larger than MaxPricingOverridesSize.
 	PutPricingOverrides(ctx context.Context, doc []byte) error
+
+	// AppendAudit stores audit records, each kept for ttl (rounded up to a
+	// whole second; ttl ≤ 0 keeps them forever), and syncs before
+	// returning. Every record is checked first: ErrInvalid (and nothing
+	// written) if an ID is not of the shape NewID(AuditIDPrefix) gives, or
+	// a ServiceID or TokenID contains '/', is longer than 128 bytes or is
+	// not UTF-8. A
+	// record with an ID already stored replaces it. Records are written in
+	// batches of at most AuditBatchSize, so an error may come after some of
+	// them were written; once started it runs to the end even if ctx is
+	// canceled.
+	AppendAudit(ctx context.Context, recs []AuditRecord, ttl time.Duration) error
+	// ListAudit returns up to p.Limit audit records that match f, newest
+	// first (by ID), strictly older than p.Cursor, and the cursor of the
+	// next page ("" at the end). It examines a bounded number of records
+	// per call (at least 10,000): a filter that rarely matches may give a
+	// short or empty page with a cursor to continue from. Expired records
+	// are absent. ErrInvalid for a cursor that is not an audit record ID;
+	// a ServiceID or TokenID no record can have matches nothing.
+	ListAudit(ctx context.Context, f AuditFilter, p Page) (list []AuditRecord, next string, err error)
+
+	// AddUsage adds each delta's counters to the totals of its (Key,
+	// Window, Start), each saturating at math.MaxInt64, and syncs before
+	// returning; deltas with the same (Key, Window, Start) add up, deltas
+	// whose counters are all zero write nothing. ErrInvalid (and nothing
+	// written) under the rules of AddSpend, or if a counter is negative.
+	// Batches and atomicity are those of AddSpend. The gateway's scope keys
+	// are "svc/<id>", "tok/<id>" and "all".
+	AddUsage(ctx context.Context, deltas []UsageDelta) error
+	// UsageHistory returns the scope's usage totals as SpendHistory returns
+	// spend totals: windows starting in [from, to), oldest first, Start in
+	// UTC, windows without usage absent. ErrInvalid for an empty or
+	// over-long key or an unknown window.
+	UsageHistory(ctx context.Context, key, window string, from, to time.Time) ([]UsageTotal, error)
+
+	// GetCache returns a copy of the value cached under key; ErrNotFound
+	// if there is none or it expired, ErrInvalid for a key that PutCache
+	// refuses.
+	GetCache(ctx context.Context, key []byte) ([]byte, error)
+	// PutCache caches value under key (any 1 to MaxCacheKeySize bytes)
+	// for ttl (> 0, rounded up to a whole second), replacing an entry with
+	// that key. It is not synced: a crash may lose entries. ErrInvalid for
+	// an empty or over-long key, ttl ≤ 0, or a value larger than
+	// MaxCacheValueSize.
+	PutCache(ctx context.Context, key, value []byte, ttl time.Duration) error
+	// PurgeCache deletes every cache entry, returns how many it deleted,
+	// and syncs before returning. Entries stored while it runs may survive.
+	PurgeCache(ctx context.Context) (int, error)
+	// CacheStats returns the number of live cache entries and the sum of
+	// their value sizes in bytes (approximate for values of 1 MiB or more,
+	// which Badger keeps in its value log).
+	CacheStats(ctx context.Context) (entries int, bytes int64, err error)
 
 	// Close releases the store.
 	Close() error

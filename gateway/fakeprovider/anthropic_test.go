@@ -266,3 +266,22 @@ func TestAnthropicStreamCutAndCancel(t *testing.T) {
 		t.Errorf("Canceled = %d, Open = %d", srv.Canceled(), srv.Open())
 	}
 }
+
+// TestAnthropicStreamErrorEvent: ErrorAfter ends the stream with the
+// documented error event, which the SDK reports as the stream's error.
+func TestAnthropicStreamErrorEvent(t *testing.T) {
+	srv := fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey)
+	client := anthropicClient(srv, anthropicKey, 0)
+	srv.Set(fakeprovider.Behavior{ErrorAfter: 3})
+	stream := client.Messages.NewStreaming(context.Background(), messageParams(false))
+	n := 0
+	for stream.Next() {
+		n++
+	}
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "overloaded_error") {
+		t.Errorf("stream error %v, want the overloaded_error event", err)
+	}
+	if n == 0 || n > 3 { // the SDK does not surface pings
+		t.Errorf("%d events before the error, want 1 to 3", n)
+	}
+}

@@ -631,3 +631,22 @@ func TestCloseWithHangingRequest(t *testing.T) {
 		t.Error("hanging request still running after close")
 	}
 }
+
+// TestOpenAIStreamErrorChunk: ErrorAfter ends a chat stream with an error
+// chunk, which the SDK reports as the stream's error.
+func TestOpenAIStreamErrorChunk(t *testing.T) {
+	srv := fakeprovider.New(t, fakeprovider.OpenAI, openAIKey)
+	client := openAIClient(srv, openAIKey)
+	srv.Set(fakeprovider.Behavior{ErrorAfter: 2})
+	stream := client.Chat.Completions.NewStreaming(context.Background(), chatParams(true))
+	n := 0
+	for stream.Next() {
+		n++
+	}
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "server had an error") {
+		t.Errorf("stream error %v, want the server_error chunk", err)
+	}
+	if n != 2 {
+		t.Errorf("%d chunks before the error, want 2", n)
+	}
+}

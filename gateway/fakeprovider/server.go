@@ -91,6 +91,13 @@ type Behavior struct {
 	// events or the end of the chunked body. A stream with no more events
 	// than CutAfter is not cut.
 	CutAfter int
+	// ErrorAfter, when > 0, ends a stream after this many SSE events with
+	// the error event the provider documents for a failure mid-stream,
+	// then closes the body normally: Anthropic's `event: error` with an
+	// overloaded_error, OpenAI's and Azure's `data: {"error": {...}}`
+	// chunk (a server_error). A stream with no more events than ErrorAfter
+	// is not affected.
+	ErrorAfter int
 	// Hang makes the server never answer: the handler waits until the client
 	// goes away (counted by [Server.Canceled]) or the server is closed.
 	Hang bool
@@ -314,6 +321,7 @@ type exchange struct {
 	events int
 	cut    bool
 	gone   bool
+	failed bool // ErrorAfter ended the stream with an error event
 }
 
 // errCanceled reports that the client went away or the server is closing.
@@ -431,11 +439,22 @@ func (x *exchange) startStream(defaults http.Header) {
 // the first, and returns errCanceled when the stream must stop: the client
 // went away, the server is closing, or CutAfter events were already written.
 func (x *exchange) event(name string, data any) error {
-	if x.gone || x.cut {
+	if x.gone || x.cut || x.failed {
 		return errCanceled
 	}
 	if x.b.CutAfter > 0 && x.events >= x.b.CutAfter {
 		x.cut = true
+		return errCanceled
+	}
+	if x.b.ErrorAfter > 0 && x.events >= x.b.ErrorAfter {
+		x.b.ErrorAfter = 0 // the error event itself is written below
+		if x.s.Dialect == Anthropic {
+			x.event("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": "Overloaded"}})
+		} else {
+			x.event("", map[string]any{"error": map[string]any{"message": "The server had an error while processing your request. Sorry about that!",
+				"type": "server_error", "param": nil, "code": nil}})
+		}
+		x.failed = true
 		return errCanceled
 	}
 	if x.events > 0 && x.b.ChunkDelay > 0 {
