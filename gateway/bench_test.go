@@ -164,4 +164,6 @@ func BenchmarkHandlerObserved(b *testing.B) {
 // discardSink accepts audit records and drops them.
 type discardSink struct{}
 
-func (discardSink) AppendAudit(context.Context, []storage.AuditRecord, time.Duration) error { return nil }
+func (discardSink) AppendAudit(context.Context, []storage.AuditRecord, time.Duration) error {
+	return nil
+}
