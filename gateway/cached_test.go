@@ -299,3 +299,41 @@ func TestOutcomes(t *testing.T) {
 		}
 	})
 }
+
+// TestRejectionOutcomes: the gateway's own refusals are reported with
+// their reason: rate limit, budget, policy, model not allowed, inactive.
+func TestRejectionOutcomes(t *testing.T) {
+	tests := []struct {
+		name      string
+		svc       storage.Service
+		policy    string
+		body      string
+		status    int
+		rejection string
+		errType   string
+	}{
+		{"rate limit", storage.Service{Limits: storage.Limits{RPM: 1}}, "", chatBody, 429, "rate_limit", "rate_limit_exceeded"},
+		{"budget", storage.Service{Budget: storage.Budget{DailyMicroUSD: 1}}, "", budgetBody, 402, "budget", "budget_exceeded"},
+		{"policy", storage.Service{}, "false", chatBody, 403, "policy_denied", "policy_denied"},
+		{"model not allowed", storage.Service{AllowedModels: []string{"claude-*"}}, "", chatBody, 403, "model_not_allowed", "model_not_allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := tt.svc
+			svc.ID, svc.Name, svc.Active, svc.Policy = "svc_rej", "rejected", true, tt.policy
+			obs := &outcomes{}
+			f, _ := costFixture(t, &svc, func(c *gateway.Config) { c.Observer = obs })
+			if tt.status == 429 {
+				f.post(t, "/v1/chat/completions", tt.body) // uses the one request per minute
+			}
+			resp, _ := f.post(t, "/v1/chat/completions", tt.body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			o := obs.last(t)
+			if o.Status != tt.status || o.Rejection != tt.rejection || o.ErrorType != tt.errType || o.ServiceID != "svc_rej" || o.CostMicroUSD != 0 {
+				t.Errorf("outcome %+v", o)
+			}
+		})
+	}
+}
