@@ -2,7 +2,9 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
@@ -335,5 +339,40 @@ func TestRejectionOutcomes(t *testing.T) {
 				t.Errorf("outcome %+v", o)
 			}
 		})
+	}
+}
+
+// TestStreamErrorThenDoneIsNotCached: an OpenAI-compatible server that
+// sends an error chunk and still ends with [DONE] gets its stream relayed,
+// recorded as a provider error, and not cached.
+func TestStreamErrorThenDoneIsNotCached(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n")
+		io.WriteString(w, `data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}`+"\n\n")
+		io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`+"\n\n")
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer upstream.Close()
+	f, obs, c := cacheFixture(t, func(cfg *gateway.Config) {
+		p, err := provider.New(provider.Config{Name: "raw", Type: "openai_compatible", BaseURL: upstream.URL + "/v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Providers = append(cfg.Providers, p)
+		cfg.Routes = append(cfg.Routes, route.Rule{Pattern: "raw-*", Targets: []route.Target{{Provider: "raw"}}})
+	})
+	body := `{"model":"raw-1","stream":true,"messages":[{"role":"user","content":"x"}]}`
+	for range 2 {
+		resp, b := f.post(t, "/v1/chat/completions", body)
+		if resp.Header.Get("X-Cache") != "MISS" || !strings.Contains(string(b), `"overloaded"`) {
+			t.Fatalf("X-Cache %q, body %s", resp.Header.Get("X-Cache"), b)
+		}
+		if o := obs.last(t); o.ErrorType != "provider_error" {
+			t.Errorf("outcome %+v, want a provider_error", o)
+		}
+	}
+	if st := c.Stats(context.Background()); st.Stores != 0 {
+		t.Fatalf("stored %+v", st)
 	}
 }

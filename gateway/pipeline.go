@@ -46,10 +46,9 @@ type exchange struct {
 	reqID       string // the audit record's ID
 	clientBody  []byte // the body as the client sent it (before any edit)
 	clientIP    string
-	cacheStatus string    // X-Cache: HIT, MISS or BYPASS
-	cacheKey    cache.Key // set when the answer may be stored
-	cacheStore  bool      // store a complete, successful answer under cacheKey
-	recorder    *cache.Recorder
+	cacheStatus string        // X-Cache: HIT, MISS or BYPASS
+	cacheKey    cache.Key     // set when the answer may be stored
+	cacheStore  bool          // store a complete, successful answer under cacheKey
 	ttfb        time.Duration // time to the first byte of the answer
 	errType     string        // the error's code or type, when the request failed
 	rejection   string        // why the gateway refused it, when it did
