@@ -68,7 +68,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			providers[name] = true
 			if _, err := caddy.GetModule("llm_gateway.providers." + typ); err != nil {
-				return d.Errf("provider %q: unknown type %q (built in: openai, openai_compatible, azure, anthropic)", name, typ)
+				return d.Errf("provider %q: unknown type %q (built in: openai, openai_compatible, azure, anthropic, gemini)", name, typ)
 			}
 			// The module parses the whole segment, from the provider token on.
 			sd := caddyfile.NewDispenser(seg)

@@ -198,6 +198,9 @@ func TestE2EExampleConfig(t *testing.T) {
 	if resp, err := e2eHTTP.Do(loadReq); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("reload: %v %v", resp, err)
 	}
+	// The old server closes its keep-alive connections at the reload
+	// (Caddy's behaviour, see the README's limits): start afresh.
+	e2eHTTP.CloseIdleConnections()
 	send("authorization", body, nil)
 	if after := metricValue(t, p, `caddy_llm_gateway_requests_total{cache="HIT",model="gpt-4o-mini",provider="openai",status="200",surface="openai"}`); after != before+1 {
 		t.Errorf("after a reload requests_total of hits is %v, want %v", after, before+1)

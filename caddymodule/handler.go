@@ -70,7 +70,7 @@ func init() {
 type Handler struct {
 	// Providers are the upstream LLM providers, in order. Each object's
 	// "type" names its module in the llm_gateway.providers namespace
-	// (openai, openai_compatible, azure, anthropic). The order decides the
+	// (openai, openai_compatible, azure, anthropic, gemini). The order decides the
 	// family defaults: gpt-* goes to the first openai or azure provider,
 	// claude-* to the first anthropic provider.
 	ProvidersRaw []json.RawMessage `json:"providers,omitempty" caddy:"namespace=llm_gateway.providers inline_key=type"`

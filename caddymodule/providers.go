@@ -15,6 +15,7 @@ func init() {
 	caddy.RegisterModule(OpenAICompatible{})
 	caddy.RegisterModule(Azure{})
 	caddy.RegisterModule(Anthropic{})
+	caddy.RegisterModule(Gemini{})
 }
 
 // ProviderModule is implemented by every module in the
@@ -34,7 +35,8 @@ type ProviderConfig struct {
 
 	// BaseURL is the provider's base URL as its official SDK takes it.
 	// Defaults: openai https://api.openai.com/v1, anthropic
-	// https://api.anthropic.com. Required for openai_compatible (for
+	// https://api.anthropic.com, gemini
+	// https://generativelanguage.googleapis.com. Required for openai_compatible (for
 	// example http://localhost:11434/v1 for Ollama) and azure (the resource
 	// endpoint, https://NAME.openai.azure.com).
 	BaseURL string `json:"base_url,omitempty"`
@@ -188,6 +190,18 @@ type Azure struct{ ProviderConfig }
 // Anthropic is the provider module for the Anthropic Messages API.
 type Anthropic struct{ ProviderConfig }
 
+// Gemini is the provider module for the Gemini API
+// (generativelanguage.googleapis.com); the key is sent in x-goog-api-key.
+type Gemini struct{ ProviderConfig }
+
+// CaddyModule returns the Caddy module information.
+func (Gemini) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "llm_gateway.providers.gemini", New: func() caddy.Module { return new(Gemini) }}
+}
+
+// Provision builds the adapter.
+func (p *Gemini) Provision(ctx caddy.Context) error { return p.provision(ctx, "gemini") }
+
 // CaddyModule returns the Caddy module information.
 func (OpenAI) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "llm_gateway.providers.openai", New: func() caddy.Module { return new(OpenAI) }}
@@ -228,6 +242,7 @@ var (
 	_ ProviderModule        = (*OpenAICompatible)(nil)
 	_ ProviderModule        = (*Azure)(nil)
 	_ ProviderModule        = (*Anthropic)(nil)
+	_ ProviderModule        = (*Gemini)(nil)
 	_ caddy.Provisioner     = (*OpenAI)(nil)
 	_ caddyfile.Unmarshaler = (*OpenAI)(nil)
 )

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,7 @@ import (
 
 // canned is an in-memory provider transport, so the benchmarks measure the
 // gateway's own work and not a network round trip.
-type canned struct{ json, sse, anthropicJSON, anthropicSSE string }
+type canned struct{ json, sse, anthropicJSON, anthropicSSE, geminiJSON, geminiSSE string }
 
 func (c canned) RoundTrip(r *http.Request) (*http.Response, error) {
 	io.Copy(io.Discard, r.Body)
@@ -28,6 +29,10 @@ func (c canned) RoundTrip(r *http.Request) (*http.Response, error) {
 	anthropic := strings.HasSuffix(r.URL.Path, "/messages")
 	body, ct := c.json, "application/json"
 	switch {
+	case strings.HasSuffix(r.URL.Path, ":streamGenerateContent"):
+		body, ct = c.geminiSSE, "text/event-stream"
+	case strings.HasSuffix(r.URL.Path, ":generateContent"):
+		body = c.geminiJSON
 	case stream && anthropic:
 		body, ct = c.anthropicSSE, "text/event-stream"
 	case stream:
@@ -59,7 +64,14 @@ func cannedResponses() canned {
 	asse.WriteString("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
 	asse.WriteString("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":20}}\n\n")
 	asse.WriteString("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	var gsse strings.Builder
+	for i := range 20 {
+		gsse.WriteString(`data: {"candidates": [{"content": {"parts": [{"text": "token` + string(rune('a'+i)) + ` "}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": ` + fmt.Sprint(i+1) + `,"totalTokenCount": ` + fmt.Sprint(i+10) + `},"modelVersion": "gemini-2.5-flash","responseId": "r1"}` + "\r\n\r\n")
+	}
+	gsse.WriteString(`data: {"candidates": [{"content": {"parts": [{"text": ""}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 20,"totalTokenCount": 29},"modelVersion": "gemini-2.5-flash","responseId": "r1"}` + "\r\n\r\n")
 	return canned{
+		geminiJSON:    `{"candidates": [{"content": {"parts": [{"text": "` + strings.Repeat("token ", 600) + `"}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 600,"totalTokenCount": 609},"modelVersion": "gemini-2.5-flash","responseId": "r1"}`,
+		geminiSSE:     gsse.String(),
 		json:          `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("token ", 600) + `","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":600,"total_tokens":609}}`,
 		sse:           sse.String(),
 		anthropicJSON: `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"` + strings.Repeat("token ", 600) + `"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":600}}`,
@@ -80,7 +92,7 @@ func BenchmarkHandler(b *testing.B) {
 		return p
 	}
 	g, err := gateway.New(gateway.Config{
-		Providers: []provider.Provider{mk("openai", "openai"), mk("anthropic", "anthropic")},
+		Providers: []provider.Provider{mk("openai", "openai"), mk("anthropic", "anthropic"), mk("gemini", "gemini")},
 		Routes:    []route.Rule{{Pattern: "gpt-*", Targets: []route.Target{{Provider: "openai"}}}},
 		Auth:      testAuth(),
 	})
@@ -88,18 +100,31 @@ func BenchmarkHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	content := strings.Repeat("lorem ipsum dolor sit amet ", 140) // ~3.8 KB
-	cases := []struct{ name, body string }{
-		{"openai", `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
-		{"openai_stream", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
-		{"anthropic_translated", `{"model":"claude-sonnet-4-5","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
-		{"anthropic_translated_stream", `{"model":"claude-sonnet-4-5","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+	anthropicBody := `{"model":"%s","max_tokens":1024,"system":"Be brief.","messages":[{"role":"user","content":"` + content + `"}]%s}`
+	geminiBody := `{"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"` + content + `"}]}]}`
+	cases := []struct{ name, path, body string }{
+		{"anthropic_passthrough", "/v1/messages", fmt.Sprintf(anthropicBody, "claude-sonnet-4-5", "")},
+		{"anthropic_to_openai", "/v1/messages", fmt.Sprintf(anthropicBody, "gpt-4o-mini", "")},
+		{"anthropic_to_openai_stream", "/v1/messages", fmt.Sprintf(anthropicBody, "gpt-4o-mini", `,"stream":true`)},
+		{"gemini_passthrough", "/v1beta/models/gemini-2.5-flash:generateContent", geminiBody},
+		{"gemini_to_anthropic", "/v1beta/models/claude-sonnet-4-5:generateContent", geminiBody},
+		{"openai_to_gemini", "", `{"model":"gemini-2.5-flash","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"openai_to_gemini_stream", "", `{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"openai", "", `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"openai_stream", "", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"anthropic_translated", "", `{"model":"claude-sonnet-4-5","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
+		{"anthropic_translated_stream", "", `{"model":"claude-sonnet-4-5","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + content + `"}]}`},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.body)))
 			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(c.body))
+				path := c.path
+				if path == "" {
+					path = "/v1/chat/completions"
+				}
+				req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(c.body))
 				req.Header.Set("Authorization", "Bearer "+testToken)
 				w := httptest.NewRecorder()
 				g.ServeHTTP(w, req)

@@ -21,7 +21,7 @@ const sharedScope = "shared"
 // tokens is free and instant; it is not worth an entry.
 func cacheable(op provider.Operation) bool {
 	switch op {
-	case provider.OpChatCompletions, provider.OpMessages, provider.OpResponses, provider.OpEmbeddings:
+	case provider.OpChatCompletions, provider.OpMessages, provider.OpResponses, provider.OpEmbeddings, provider.OpGenerateContent:
 		return true
 	}
 	return false
@@ -61,7 +61,11 @@ func (g *Gateway) lookup(w http.ResponseWriter, r *http.Request, x *exchange) bo
 	if g.shared {
 		scope = sharedScope
 	}
-	k, err := cache.NewKey(scope, string(x.ep.surface), string(x.ep.op), x.provider.Name(), x.upstream, x.clientBody)
+	op := string(x.ep.op)
+	if x.ep.method && x.stream {
+		op += ":stream" // a Gemini body does not say whether it streams
+	}
+	k, err := cache.NewKey(scope, string(x.ep.surface), op, x.provider.Name(), x.upstream, x.clientBody)
 	if err != nil {
 		return false // the body was valid JSON when decoded; cannot happen
 	}

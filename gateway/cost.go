@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
@@ -133,6 +134,18 @@ func scopeOf(key string, l storage.Limits, b storage.Budget) limits.Scope {
 
 // requestedMaxTokens is the output cap the client asked for, 0 when none.
 func requestedMaxTokens(x *exchange) int64 {
+	if x.ep.surface == SurfaceGemini {
+		if raw, ok := x.body.Raw("generationConfig"); ok {
+			if gc, err := reqjson.Parse(raw); err == nil {
+				if raw, ok := gc.Raw("maxOutputTokens"); ok {
+					if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > 0 {
+						return n
+					}
+				}
+			}
+		}
+		return 0
+	}
 	for _, f := range []string{"max_completion_tokens", "max_tokens", "max_output_tokens"} {
 		if raw, ok := x.body.Raw(f); ok {
 			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > 0 {

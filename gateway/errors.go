@@ -67,6 +67,20 @@ var (
 		kindTimeout:        "timeout_error",
 		kindInternal:       "api_error",
 	}
+	// geminiStatuses name each kind as a google.rpc status, as the Gemini
+	// API reports errors.
+	geminiStatuses = map[kind]string{
+		kindInvalidRequest: "INVALID_ARGUMENT",
+		kindAuthentication: "UNAUTHENTICATED",
+		kindPermission:     "PERMISSION_DENIED",
+		kindNotFound:       "NOT_FOUND",
+		kindTooLarge:       "INVALID_ARGUMENT",
+		kindRateLimit:      "RESOURCE_EXHAUSTED",
+		kindBilling:        "RESOURCE_EXHAUSTED",
+		kindUpstream:       "UNAVAILABLE",
+		kindTimeout:        "DEADLINE_EXCEEDED",
+		kindInternal:       "INTERNAL",
+	}
 )
 
 // errorBody renders e in the shape of surface s.
@@ -78,6 +92,12 @@ func errorBody(s Surface, e *apiError) []byte {
 			"type":  "error",
 			"error": map[string]string{"type": anthropicTypes[e.kind], "message": e.message},
 		}
+	case SurfaceGemini:
+		v = map[string]any{"error": map[string]any{
+			"code":    e.status,
+			"message": e.message,
+			"status":  geminiStatuses[e.kind],
+		}}
 	default: // OpenAI and Azure
 		var code, param any // null when empty, as OpenAI sends them
 		if e.code != "" {
@@ -114,4 +134,25 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// kindOf classifies an HTTP error status.
+func kindOf(status int) kind {
+	switch {
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		return kindInvalidRequest
+	case status == http.StatusUnauthorized:
+		return kindAuthentication
+	case status == http.StatusForbidden:
+		return kindPermission
+	case status == http.StatusNotFound:
+		return kindNotFound
+	case status == http.StatusRequestEntityTooLarge:
+		return kindTooLarge
+	case status == http.StatusTooManyRequests:
+		return kindRateLimit
+	case status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
+		return kindTimeout
+	}
+	return kindUpstream
 }

@@ -133,6 +133,7 @@ type Gateway struct {
 	svcPolicies policyCache
 	router      *route.Router
 	providers   map[string]provider.Provider
+	order       []string // provider names, in configuration order
 	models      []route.Model
 	mux         *http.ServeMux
 	postPaths   []string
@@ -194,6 +195,7 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("provider %q is defined twice", p.Name())
 		}
 		g.providers[p.Name()] = p
+		g.order = append(g.order, p.Name())
 		infos = append(infos, route.ProviderInfo{Name: p.Name(), Type: p.Type(), Models: p.Models()})
 	}
 	rules := slices.Clone(cfg.Routes)

@@ -27,6 +27,7 @@ const (
 	openAIKey    = "sk-upstream-openai-0123456789"
 	azureKey     = "azure-upstream-key-0123456789"
 	anthropicKey = "sk-ant-upstream-0123456789"
+	geminiKey    = "AIza-upstream-gemini-0123456789"
 )
 
 // testToken is the gateway token every test request carries.
@@ -74,6 +75,7 @@ type fixture struct {
 	openai    *fakeprovider.Server
 	azure     *fakeprovider.Server
 	anthropic *fakeprovider.Server
+	gemini    *fakeprovider.Server
 }
 
 func newFixture(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
@@ -82,6 +84,7 @@ func newFixture(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 		openai:    fakeprovider.New(t, fakeprovider.OpenAI, openAIKey),
 		azure:     fakeprovider.New(t, fakeprovider.Azure, azureKey),
 		anthropic: fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey),
+		gemini:    fakeprovider.New(t, fakeprovider.Gemini, geminiKey),
 	}
 	mk := func(c provider.Config) provider.Provider {
 		p, err := provider.New(c)
@@ -95,6 +98,7 @@ func newFixture(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 			mk(provider.Config{Name: "openai", Type: "openai", BaseURL: f.openai.URL, APIKey: openAIKey, Models: []string{"gpt-4o-mini"}}),
 			mk(provider.Config{Name: "azure", Type: "azure", BaseURL: f.azure.URL, APIKey: azureKey}),
 			mk(provider.Config{Name: "anthropic", Type: "anthropic", BaseURL: f.anthropic.URL, APIKey: anthropicKey}),
+			mk(provider.Config{Name: "gemini", Type: "gemini", BaseURL: f.gemini.URL, APIKey: geminiKey}),
 		},
 		Routes: []route.Rule{
 			{Pattern: "az-*", Targets: []route.Target{{Provider: "azure"}}},
@@ -193,6 +197,11 @@ func TestBadInput(t *testing.T) {
 		{"unknown model", "/v1/chat/completions", `{"model":"nope-1","messages":[]}`, 404, "nope-1"},
 		{"control character in model", "/v1/chat/completions", `{"model":"a\u0000b","messages":[]}`, 400, "control character"},
 		{"embeddings on anthropic", "/v1/embeddings", `{"model":"claude-sonnet-4-5","input":"x"}`, 400, "cannot answer embeddings"},
+		{"embeddings on gemini", "/v1/embeddings", `{"model":"gemini-2.5-flash","input":"x"}`, 400, "cannot answer embeddings"},
+		{"logprobs translated", "/v1/chat/completions", `{"model":"claude-sonnet-4-5","logprobs":true,"messages":[{"role":"user","content":"hi"}]}`, 400, "logprobs"},
+		{"several answers translated", "/v1/chat/completions", `{"model":"gemini-2.5-flash","n":2,"messages":[{"role":"user","content":"hi"}]}`, 400, "single"},
+		{"stateful responses translated", "/v1/responses", `{"model":"claude-sonnet-4-5","previous_response_id":"resp_1","input":"hi"}`, 400, "previous_response_id"},
+		{"hosted tool translated", "/v1/responses", `{"model":"gemini-2.5-flash","tools":[{"type":"web_search"}],"input":"hi"}`, 400, "web_search"},
 		{"unknown path", "/v1/nothing", `{}`, 404, "Unknown request URL"},
 	}
 	for _, tt := range tests {

@@ -7,12 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/llm"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
@@ -35,6 +38,12 @@ type exchange struct {
 	provider provider.Provider
 	upstream string // the upstream model
 	mode     mode
+	// upOp is the operation asked of the provider (differs from ep.op
+	// when translating).
+	upOp provider.Operation
+	// from and to are the client's and the provider's formats, when
+	// translating.
+	from, to translate.Format
 	// clientUsage: the client asked for the usage chunk of an OpenAI
 	// stream; when false the gateway asked for it and removes it.
 	clientUsage bool
@@ -62,10 +71,44 @@ const (
 	// passthrough: same dialect; the body is forwarded as sent, with at
 	// most the model and stream_options fields edited.
 	passthrough mode = iota
-	// chatToMessages: an OpenAI chat completion served by the Anthropic
-	// Messages API, translated both ways.
-	chatToMessages
+	// translated: a chat exchange served by a provider of another dialect,
+	// translated both ways (see package translate).
+	translated
+	// countLocal: an Anthropic count_tokens request for a model whose
+	// provider cannot count tokens; the gateway estimates the count.
+	countLocal
 )
+
+// formatOf is the translation format of an operation in a dialect.
+func formatOf(d provider.Dialect, op provider.Operation) translate.Format {
+	switch d {
+	case provider.DialectAnthropic:
+		return translate.Messages
+	case provider.DialectGemini:
+		return translate.Gemini
+	}
+	if op == provider.OpResponses {
+		return translate.Responses
+	}
+	return translate.Chat
+}
+
+// chatOps is the operation that serves a chat exchange in each dialect.
+var chatOps = map[provider.Dialect]provider.Operation{
+	provider.DialectOpenAI:    provider.OpChatCompletions,
+	provider.DialectAnthropic: provider.OpMessages,
+	provider.DialectGemini:    provider.OpGenerateContent,
+}
+
+// isChat reports whether op is a chat exchange, which every dialect can
+// serve through translation.
+func isChat(op provider.Operation) bool {
+	switch op {
+	case provider.OpChatCompletions, provider.OpResponses, provider.OpMessages, provider.OpGenerateContent:
+		return true
+	}
+	return false
+}
 
 // serve runs one request through the pipeline:
 //
@@ -83,20 +126,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	defer g.finish(x)
 	defer g.settle(x)
 	w.Header().Set("X-Cache", cacheBypass)
-	if g.observer != nil {
-		// The audit record's ID, made on arrival so it sorts by arrival
-		// time; the client gets it to quote.
-		x.reqID = storage.NewID(storage.AuditIDPrefix)
-		w.Header().Set(RequestIDHeader, x.reqID)
-	}
-	x.clientIP = g.clientIP(r)
-
-	id, aerr := g.authenticate(r)
-	if aerr != nil {
-		g.fail(w, x, aerr)
+	if !g.begin(w, r, x) {
 		return
 	}
-	x.id = id
 	if err := g.decode(x, w, r); err != nil {
 		g.fail(w, x, err)
 		return
@@ -107,6 +139,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	}
 	if err := g.admit(x, r); err != nil {
 		g.fail(w, x, err)
+		return
+	}
+	if x.mode == countLocal {
+		g.countTokens(w, x)
 		return
 	}
 	if g.lookup(w, r, x) {
@@ -135,6 +171,26 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	defer resp.Body.Close()
 	x.cost.upstreamOK = resp.StatusCode < 400
 	g.relay(w, r, x, resp)
+}
+
+// begin gives the request its audit record ID and client IP, then
+// authenticates it; it reports whether the request may go on (it has
+// answered the client when not).
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, x *exchange) bool {
+	if g.observer != nil {
+		// The audit record's ID, made on arrival so it sorts by arrival
+		// time; the client gets it to quote.
+		x.reqID = storage.NewID(storage.AuditIDPrefix)
+		w.Header().Set(RequestIDHeader, x.reqID)
+	}
+	x.clientIP = g.clientIP(r)
+	id, aerr := g.authenticate(r)
+	if aerr != nil {
+		g.fail(w, x, aerr)
+		return false
+	}
+	x.id = id
+	return true
 }
 
 // authenticate verifies the request's gateway token.
@@ -184,9 +240,16 @@ func (g *Gateway) decode(x *exchange, w http.ResponseWriter, r *http.Request) er
 	if x.body, err = reqjson.Parse(raw); err != nil {
 		return badRequest(err.Error())
 	}
-	if x.ep.deployment {
+	switch {
+	case x.ep.method:
+		model, stream, aerr := geminiMethod(r.PathValue("method"))
+		if aerr != nil {
+			return aerr
+		}
+		x.model, x.stream = strings.TrimPrefix(model, "models/"), stream
+	case x.ep.deployment:
 		x.model = r.PathValue("deployment")
-	} else {
+	default:
 		m, _, err := x.body.String("model")
 		if err != nil {
 			return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "model", message: err.Error()}
@@ -195,6 +258,9 @@ func (g *Gateway) decode(x *exchange, w http.ResponseWriter, r *http.Request) er
 	}
 	if err := validModel(x.model); err != nil {
 		return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "model", message: err.Error()}
+	}
+	if x.ep.method {
+		return nil // the method says whether to stream
 	}
 	if x.stream, _, err = x.body.Bool("stream"); err != nil {
 		return &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: "stream", message: err.Error()}
@@ -222,11 +288,16 @@ func (g *Gateway) route(x *exchange) error {
 	x.provider = g.providers[res.Provider]
 	x.upstream = res.Model
 	p := x.provider
+	x.upOp = x.ep.op
 	switch {
 	case p.Dialect() == x.ep.surface.dialect() && p.Supports(x.ep.op):
 		x.mode = passthrough
-	case x.ep.op == provider.OpChatCompletions && p.Dialect() == provider.DialectAnthropic:
-		x.mode = chatToMessages
+	case isChat(x.ep.op) && p.Supports(chatOps[p.Dialect()]):
+		x.mode = translated
+		x.upOp = chatOps[p.Dialect()]
+		x.from, x.to = formatOf(x.ep.surface.dialect(), x.ep.op), formatOf(p.Dialect(), x.upOp)
+	case x.ep.op == provider.OpCountTokens:
+		x.mode = countLocal
 	default:
 		return badRequest(fmt.Sprintf("model %q is served by provider %q (%s), which cannot answer %s requests of the %s API",
 			x.model, p.Name(), p.Type(), x.ep.op, x.ep.surface))
@@ -245,24 +316,16 @@ func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) 
 		}
 		c.APIKey, c.BaseURL = key, baseURL
 	}
-	switch x.mode {
-	case chatToMessages:
-		c.Op = provider.OpMessages
-		// Anthropic requires max_tokens: default it to the model's output
-		// cap (from the price table, else the adapter's own table).
-		maxOut := x.cost.price.MaxOutput
-		if maxOut <= 0 {
-			maxOut = int64(provider.MaxOutputTokens(x.upstream))
-		}
-		body, err := translate.ChatToMessagesRequest(x.body.Bytes(), x.upstream, int(maxOut))
+	if x.mode == translated {
+		body, err := g.translateRequest(x)
 		if err != nil {
-			var te *translate.Error
-			if errors.As(err, &te) {
-				return nil, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: te.Param, message: te.Message}
-			}
-			return nil, fmt.Errorf("translating the request: %w", err)
+			return nil, err
 		}
-		c.Body = body
+		c.Op, c.Body = x.upOp, body
+		return c, nil
+	}
+	if x.ep.surface == SurfaceGemini {
+		c.Body = x.body.Bytes() // the model is in the URL
 		return c, nil
 	}
 	if m, _, _ := x.body.String("model"); m != x.upstream {
@@ -287,6 +350,31 @@ func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) 
 var forwardHeaders = map[provider.Dialect][]string{
 	provider.DialectOpenAI:    {"Openai-Beta"},
 	provider.DialectAnthropic: {"Anthropic-Version", "Anthropic-Beta"},
+}
+
+// translateRequest writes the client's request in the provider's format.
+func (g *Gateway) translateRequest(x *exchange) ([]byte, error) {
+	req, err := translate.DecodeRequest(x.from, x.clientBody)
+	if err == nil {
+		req.Model, req.Stream = x.model, x.stream
+		// Anthropic requires max_tokens: default it to the model's output
+		// cap (from the price table, else the adapter's own table).
+		maxOut := x.cost.price.MaxOutput
+		if maxOut <= 0 {
+			maxOut = int64(provider.MaxOutputTokens(x.upstream))
+		}
+		var body []byte
+		body, err = translate.EncodeRequest(x.to, req, llm.EncodeOptions{Model: x.upstream, DefaultMaxTokens: maxOut})
+		if err == nil {
+			x.clientUsage = req.IncludeUsage
+			return body, nil
+		}
+	}
+	var te *llm.Error
+	if errors.As(err, &te) {
+		return nil, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: te.Param, message: te.Message}
+	}
+	return nil, fmt.Errorf("translating the request from %s to %s: %w", x.from, x.to, err)
 }
 
 // askForUsage makes an OpenAI chat stream end with a usage chunk, noting
@@ -360,3 +448,14 @@ func (g *Gateway) fail(w http.ResponseWriter, x *exchange, err error) {
 // statusClientClosed records a request whose client left before an answer
 // (nginx's convention).
 const statusClientClosed = 499
+
+// countTokens answers an Anthropic count_tokens request whose model's
+// provider cannot count tokens (OpenAI, Gemini) with the gateway's own
+// estimate of the request's input tokens.
+func (g *Gateway) countTokens(w http.ResponseWriter, x *exchange) {
+	n := meter.EstimateRequestTokens(string(provider.DialectAnthropic), string(provider.OpCountTokens), x.clientBody)
+	x.status = http.StatusOK
+	x.markFirstByte()
+	w.Header().Set("Llm-Gateway-Token-Count", "estimated")
+	writeJSON(w, http.StatusOK, []byte(`{"input_tokens":`+strconv.FormatInt(n, 10)+`}`))
+}

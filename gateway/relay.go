@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/llm"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
@@ -74,8 +75,6 @@ func (g *Gateway) relayError(w http.ResponseWriter, x *exchange, resp *http.Resp
 			message: fmt.Sprintf("provider %q refused the gateway's credentials (status %d); the gateway operator must check its api_key", x.provider.Name(), resp.StatusCode)})
 	case pd == sd && isErrorShape(sd, body):
 		writeJSON(w, resp.StatusCode, body)
-	case pd == provider.DialectAnthropic && sd == provider.DialectOpenAI:
-		writeJSON(w, resp.StatusCode, translate.MessagesErrorToChat(resp.StatusCode, body))
 	default:
 		writeError(w, x.ep.surface, upstreamError(x, resp.StatusCode, body))
 	}
@@ -96,25 +95,16 @@ func isErrorShape(d provider.Dialect, body []byte) bool {
 // upstreamError wraps a provider error body the surface cannot take as is.
 func upstreamError(x *exchange, status int, body []byte) *apiError {
 	msg := string(bytes.TrimSpace(body))
+	if ue, ok := translate.DecodeError(formatOf(x.provider.Dialect(), provider.OpChatCompletions), body); ok && ue.Message != "" {
+		msg = ue.Message
+	}
 	if len(msg) > 1024 {
 		msg = msg[:1024] + "…"
 	}
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	k := kindUpstream
-	switch {
-	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
-		k = kindInvalidRequest
-	case status == http.StatusUnauthorized:
-		k = kindAuthentication
-	case status == http.StatusForbidden:
-		k = kindPermission
-	case status == http.StatusNotFound:
-		k = kindNotFound
-	case status == http.StatusTooManyRequests:
-		k = kindRateLimit
-	}
+	k := kindOf(status)
 	return &apiError{status: status, kind: k, message: fmt.Sprintf("provider %q answered %d: %s", x.provider.Name(), status, msg)}
 }
 
@@ -136,7 +126,7 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 			g.log.Debug("relaying answer", zap.Error(err))
 			return // cut: settled at the worst case
 		}
-		x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(x.ep.op), capture.buf)
+		x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(x.upOp), capture.buf)
 		if g.capture > 0 && !capture.over {
 			x.captured = &head{buf: capture.buf}
 		}
@@ -145,13 +135,21 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, x *exchange, resp *http.Resp
 		}
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTranslatedBody))
-	if err != nil {
+	buf := readBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // keep the pool's buffers small
+			buf.Reset()
+			readBufs.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxTranslatedBody)); err != nil {
 		g.fail(w, x, g.readError(x, err))
 		return
 	}
-	x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(provider.OpMessages), body)
-	out, err := translate.MessagesToChatResponse(body, time.Now().Unix())
+	// The answer is translated into a new buffer before buf is reused.
+	body := buf.Bytes()
+	x.cost.usage, x.cost.metered = meter.FromBody(string(x.provider.Dialect()), string(x.upOp), body)
+	out, err := translate.Response(x.to, x.from, body, llm.ResponseOptions{Created: time.Now().Unix()})
 	if err != nil {
 		g.log.Warn("untranslatable provider answer", zap.String("provider", x.provider.Name()), zap.Error(err))
 		g.fail(w, x, &apiError{status: http.StatusBadGateway, kind: kindUpstream,
@@ -189,6 +187,9 @@ func (c *capped) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// readBufs holds the buffers whole answers are read into for translation.
+var readBufs = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
 
 // copyBufs holds the buffers copyBody relays answers through.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

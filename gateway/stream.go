@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/llm"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/sse"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/translate"
@@ -37,9 +38,15 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 
 	rd := sse.NewReader(resp.Body)
 	defer rd.Release()
-	var conv *translate.ChatStream
-	if x.mode == chatToMessages {
-		conv = translate.NewChatStream(time.Now().Unix(), x.clientUsage || wantsUsage(x))
+	var conv *translate.Stream
+	if x.mode == translated {
+		var err error
+		conv, err = translate.NewStream(x.to, x.from, llm.ResponseOptions{Created: time.Now().Unix(), IncludeUsage: x.clientUsage})
+		if err != nil { // the route stage checked the pair; cannot happen
+			g.log.Error("translating a stream", zap.Error(err))
+			w.Write(streamErrorEvent(x, "the gateway cannot translate this stream"))
+			return
+		}
 	}
 	var rec *cache.Recorder
 	if x.cacheStore {
@@ -74,21 +81,21 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 		out = out[:0]
 		switch {
 		case conv != nil:
-			chunks, err := conv.Event(ev.Name, ev.Data)
-			for _, c := range chunks {
-				out = sse.AppendEvent(out, "", c)
-			}
-			var ue *translate.UpstreamError
-			if errors.As(err, &ue) {
+			var err error
+			out, err = conv.Event(out, ev.Name, ev.Data)
+			if err != nil {
+				g.log.Warn("untranslatable provider event", zap.String("provider", x.provider.Name()), zap.Error(err))
 				x.errType = "provider_error"
-				out = append(out, streamErrorEvent(x, ue.Message)...)
+				out = append(out, streamErrorEvent(x, "provider "+strconv.Quote(x.provider.Name())+" sent an event the gateway could not read")...)
 				w.Write(out)
 				rc.Flush()
 				return
 			}
 			if conv.Done() && !finished {
-				finished, clean = true, true
-				out = sse.AppendEvent(out, "", sse.Done)
+				finished, clean = true, conv.Failed() == nil
+				if !clean {
+					x.errType = "provider_error"
+				}
 			}
 		case x.provider.Dialect() == provider.DialectOpenAI && x.ep.op == provider.OpChatCompletions:
 			if bytes.Equal(ev.Data, sse.Done) {
@@ -100,6 +107,17 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 				failed = true
 				x.errType = "provider_error"
 			}
+			out = append(out, ev.Raw...)
+		case x.ep.surface == SurfaceGemini:
+			// A Gemini stream has no terminal event: it ends after the
+			// chunk that carries the finish reason.
+			if isErrorChunk(ev.Data) {
+				finished, failed = true, true
+				x.errType = "provider_error"
+			} else if bytes.Contains(ev.Data, []byte(`"finishReason"`)) || bytes.Contains(ev.Data, []byte(`"blockReason"`)) {
+				finished = true
+			}
+			clean = finished && !failed
 			out = append(out, ev.Raw...)
 		default: // Responses API and Anthropic Messages, relayed as sent
 			if ok, known := terminalEvents[ev.Name]; known {
@@ -125,19 +143,6 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			}
 		}
 	}
-}
-
-// wantsUsage is for translated streams: whether the client's request asked
-// for the usage chunk.
-func wantsUsage(x *exchange) bool {
-	raw, ok := x.body.Raw("stream_options")
-	if !ok {
-		return false
-	}
-	var so struct {
-		IncludeUsage bool `json:"include_usage"`
-	}
-	return json.Unmarshal(raw, &so) == nil && so.IncludeUsage
 }
 
 // terminalEvents end a Responses API or Anthropic stream; true for a
@@ -194,6 +199,9 @@ func streamErrorEvent(x *exchange, msg string) []byte {
 	case x.ep.surface == SurfaceAnthropic:
 		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": "api_error", "message": msg}})
 		return sse.AppendEvent(nil, "error", b)
+	case x.ep.surface == SurfaceGemini:
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": http.StatusBadGateway, "message": msg, "status": "UNAVAILABLE"}})
+		return sse.AppendEvent(nil, "", b)
 	case x.ep.op == provider.OpResponses:
 		b, _ := json.Marshal(map[string]any{"type": "error", "code": "stream_interrupted", "message": msg, "param": nil, "sequence_number": 0})
 		return sse.AppendEvent(nil, "error", b)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
@@ -16,12 +17,16 @@ const (
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAzure     Surface = "azure"
 	SurfaceAnthropic Surface = "anthropic"
+	SurfaceGemini    Surface = "gemini"
 )
 
 // dialect is the wire protocol of a surface's bodies.
 func (s Surface) dialect() provider.Dialect {
-	if s == SurfaceAnthropic {
+	switch s {
+	case SurfaceAnthropic:
 		return provider.DialectAnthropic
+	case SurfaceGemini:
+		return provider.DialectGemini
 	}
 	return provider.DialectOpenAI
 }
@@ -32,6 +37,9 @@ type endpoint struct {
 	op      provider.Operation
 	// deployment: the model is the {deployment} path segment (Azure).
 	deployment bool
+	// method: the model and the method are the {method} path segment,
+	// "<model>:generateContent" or "<model>:streamGenerateContent" (Gemini).
+	method bool
 }
 
 // routes registers every inbound path on mux.
@@ -69,14 +77,25 @@ func (g *Gateway) routes(mux *http.ServeMux) {
 	post("/v1/messages", endpoint{surface: SurfaceAnthropic, op: provider.OpMessages})
 	post("/v1/messages/count_tokens", endpoint{surface: SurfaceAnthropic, op: provider.OpCountTokens})
 
+	// Gemini: the v1beta API, and the same paths under /v1 (the Gen AI
+	// SDK's default is v1beta; its HTTPOptions can select v1).
+	post("/v1beta/models/{method}", endpoint{surface: SurfaceGemini, op: provider.OpGenerateContent, method: true})
+	post("/v1/models/{method}", endpoint{surface: SurfaceGemini, op: provider.OpGenerateContent, method: true})
+
+	// The OpenAI files API, passed through to an OpenAI or Azure provider.
+	g.fileRoutes(mux)
+
 	// Everything else: a JSON 404 (or 405) in the shape the path suggests.
 	mux.HandleFunc("/", g.serveUnknown)
 }
 
 func (g *Gateway) serveUnknown(w http.ResponseWriter, r *http.Request) {
 	s := SurfaceOpenAI
-	if len(r.URL.Path) >= len("/v1/messages") && r.URL.Path[:len("/v1/messages")] == "/v1/messages" {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/v1/messages"):
 		s = SurfaceAnthropic
+	case strings.HasPrefix(p, "/v1beta/"), strings.HasPrefix(p, "/v1/models/") && strings.Contains(p, ":"):
+		s = SurfaceGemini
 	}
 	for _, p := range g.postPaths {
 		if p == r.URL.Path {
@@ -87,4 +106,23 @@ func (g *Gateway) serveUnknown(w http.ResponseWriter, r *http.Request) {
 	}
 	writeError(w, s, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
 		message: "Unknown request URL: " + r.Method + " " + token.Redact(r.URL.Path)})
+}
+
+// geminiMethods are the Gemini methods served, by the name in the path.
+var geminiMethods = map[string]bool{"generateContent": false, "streamGenerateContent": true}
+
+// geminiMethod splits a Gemini {method} path segment, "<model>:<method>",
+// into the model and whether the method streams.
+func geminiMethod(seg string) (model string, stream bool, err *apiError) {
+	i := strings.LastIndexByte(seg, ':')
+	if i < 0 {
+		return "", false, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
+			message: "Unknown request URL: no method in " + token.Redact(seg) + "; use <model>:generateContent or <model>:streamGenerateContent"}
+	}
+	stream, ok := geminiMethods[seg[i+1:]]
+	if !ok {
+		return "", false, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
+			message: "Unknown method " + token.Redact(seg[i+1:]) + "; this gateway serves generateContent and streamGenerateContent"}
+	}
+	return seg[:i], stream, nil
 }

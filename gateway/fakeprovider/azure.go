@@ -41,6 +41,8 @@ func (s *Server) serveAzure(x *exchange) {
 			x.responses()
 		case v1 == "embeddings" && post:
 			x.embeddings("")
+		case v1 == "files" || strings.HasPrefix(v1, "files/"):
+			x.files(v1)
 		case v1 == "models" && get:
 			x.listModels()
 		case strings.HasPrefix(v1, "models/") && get:
@@ -54,6 +56,10 @@ func (s *Server) serveAzure(x *exchange) {
 		// Azure answers a dated path without api-version as an unknown
 		// resource.
 		x.azureNotFound()
+		return
+	}
+	if path == "/openai/files" || strings.HasPrefix(path, "/openai/files/") {
+		x.files(strings.TrimPrefix(path, "/openai/"))
 		return
 	}
 	if path == "/openai/responses" && post {

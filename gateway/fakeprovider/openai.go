@@ -36,6 +36,8 @@ func (s *Server) serveOpenAI(x *exchange) {
 		x.responses()
 	case path == "/v1/embeddings" && x.r.Method == http.MethodPost:
 		x.embeddings("")
+	case path == "/v1/files" || strings.HasPrefix(path, "/v1/files/"):
+		x.files(strings.TrimPrefix(path, "/v1/"))
 	case path == "/v1/models" && x.r.Method == http.MethodGet:
 		x.listModels()
 	case strings.HasPrefix(path, "/v1/models/") && x.r.Method == http.MethodGet:

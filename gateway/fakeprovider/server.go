@@ -30,6 +30,10 @@ const (
 	Azure Dialect = "azure"
 	// Anthropic is the Anthropic Messages API (https://api.anthropic.com/v1).
 	Anthropic Dialect = "anthropic"
+	// Gemini is the Gemini Developer API
+	// (https://generativelanguage.googleapis.com/v1beta), also served under
+	// /v1.
+	Gemini Dialect = "gemini"
 )
 
 // Defaults used for the zero fields of a [Behavior].
@@ -59,7 +63,9 @@ type Behavior struct {
 	// ToolCall, when non-nil and the request declares tools, makes the model
 	// answer with this single tool call instead of text (finish_reason
 	// "tool_calls" for chat completions, a function_call output item for the
-	// Responses API, stop_reason "tool_use" for Anthropic).
+	// Responses API, stop_reason "tool_use" for Anthropic, a functionCall
+	// part with finishReason "STOP" for Gemini, whose requests declare tools
+	// as tools[].functionDeclarations).
 	ToolCall *ToolCall
 	// InputTokens, OutputTokens and CachedTokens are the usage reported.
 	// 0 means the default (11, 7 and 0); a negative value reports 0.
@@ -68,8 +74,29 @@ type Behavior struct {
 	// prompt_tokens / completion_tokens / prompt_tokens_details.cached_tokens;
 	// Responses input_tokens / output_tokens / input_tokens_details.cached_tokens;
 	// Anthropic input_tokens / output_tokens / cache_read_input_tokens (and
-	// count_tokens answers InputTokens).
+	// count_tokens answers InputTokens); Gemini promptTokenCount /
+	// candidatesTokenCount / cachedContentTokenCount (Gemini's prompt count
+	// includes the cached tokens, so set InputTokens >= CachedTokens there).
 	InputTokens, OutputTokens, CachedTokens int
+	// ReasoningTokens are the thinking tokens reported besides
+	// OutputTokens: Gemini's thoughtsTokenCount (also added to its
+	// totalTokenCount). 0 reports none. Only the Gemini dialect uses it.
+	ReasoningTokens int
+	// BlockReason, when set, makes a Gemini model refuse the prompt: the
+	// answer (200, or a single stream chunk) has no candidates and a
+	// promptFeedback with this blockReason ("SAFETY", "OTHER",
+	// "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY"), and usage
+	// counting only the prompt. Other dialects ignore it.
+	BlockReason string
+	// FinishReason, when set, replaces the finishReason of a Gemini
+	// candidate ("STOP", or the tool call's "STOP", by default): for
+	// example "MAX_TOKENS", or "SAFETY" for an answer stopped by the
+	// safety filters. For the reasons that withhold the answer (SAFETY,
+	// RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, IMAGE_SAFETY) a
+	// whole answer's candidate has no content, and a stream sends the text
+	// and then a last chunk with the reason and no content. Other dialects
+	// ignore it.
+	FinishReason string
 	// Status, when >= 400, makes every authenticated request fail with this
 	// HTTP status. The body is ErrorBody when set, else the dialect's
 	// documented error body for that status.
@@ -95,8 +122,10 @@ type Behavior struct {
 	// the error event the provider documents for a failure mid-stream,
 	// then closes the body normally: Anthropic's `event: error` with an
 	// overloaded_error, OpenAI's and Azure's `data: {"error": {...}}`
-	// chunk (a server_error). A stream with no more events than ErrorAfter
-	// is not affected.
+	// chunk (a server_error), Gemini's `data: {"error": {...}}` chunk in
+	// the API's error shape (code 500, status INTERNAL), which is how the
+	// API reports a failure after the stream started and the SDKs read it.
+	// A stream with no more events than ErrorAfter is not affected.
 	ErrorAfter int
 	// Hang makes the server never answer: the handler waits until the client
 	// goes away (counted by [Server.Canceled]) or the server is closed.
@@ -110,7 +139,8 @@ type Behavior struct {
 // set and the request declares tools.
 type ToolCall struct {
 	// ID is the tool call id (OpenAI "call_...", Anthropic "toolu_...");
-	// empty means a generated one.
+	// empty means a generated one. Gemini sends it as functionCall.id
+	// only when set: the Gemini API names calls by function name.
 	ID string
 	// Name is the function (tool) name.
 	Name string
@@ -143,8 +173,8 @@ func (r Request) Decode(v any) error { return json.Unmarshal(r.Body, v) }
 // All methods are safe for concurrent use.
 type Server struct {
 	// URL is the base URL to configure a client or gateway with:
-	// "<srv>/v1" for OpenAI, "<srv>" for Azure and for Anthropic
-	// (whose SDK appends /v1 itself).
+	// "<srv>/v1" for OpenAI, "<srv>" for Azure, for Anthropic (whose SDK
+	// appends /v1 itself) and for Gemini (whose SDK appends /v1beta).
 	URL string
 	// Root is the httptest server's URL ("http://127.0.0.1:port"), without
 	// any path.
@@ -160,6 +190,7 @@ type Server struct {
 	mu       sync.Mutex
 	behavior Behavior
 	requests []Request
+	files    map[string]*storedFile // the files API's uploads
 	canceled int
 	open     int
 }
@@ -167,9 +198,12 @@ type Server struct {
 // New starts a fake provider of dialect d on a loopback httptest server and
 // registers a t.Cleanup that stops it. key is the credential every request
 // must carry: "Authorization: Bearer <key>" for OpenAI, "api-key: <key>" for
-// Azure (the /openai/v1 paths also accept "Authorization: Bearer <key>"), and
-// "x-api-key: <key>" for Anthropic. A missing or wrong key is answered 401 in
-// the dialect's documented error shape.
+// Azure (the /openai/v1 paths also accept "Authorization: Bearer <key>"),
+// "x-api-key: <key>" for Anthropic, and "x-goog-api-key: <key>" (or the
+// ?key= query parameter) for Gemini. A missing or wrong key is answered 401
+// in the dialect's documented error shape; Gemini, like the real API,
+// answers a wrong key 400 INVALID_ARGUMENT (API_KEY_INVALID) and a missing
+// one 403 PERMISSION_DENIED.
 func New(t testing.TB, d Dialect, key string) *Server {
 	t.Helper()
 	s := &Server{Dialect: d, t: t, key: key, done: make(chan struct{})}
@@ -181,6 +215,8 @@ func New(t testing.TB, d Dialect, key string) *Server {
 		h = s.serveAzure
 	case Anthropic:
 		h = s.serveAnthropic
+	case Gemini:
+		h = s.serveGemini
 	default:
 		t.Fatalf("fakeprovider: unknown dialect %q", d)
 	}
@@ -434,7 +470,8 @@ func (x *exchange) startStream(defaults http.Header) {
 }
 
 // event writes one SSE event ("event: name\n" only when name is not empty,
-// then "data: <data>\n\n") and flushes it. data is marshaled as JSON unless
+// then "data: <data>\n\n"; Gemini ends its lines with "\r\n", as the API
+// does) and flushes it. data is marshaled as JSON unless
 // it is a string, written as is. It sleeps ChunkDelay before every event but
 // the first, and returns errCanceled when the stream must stop: the client
 // went away, the server is closing, or CutAfter events were already written.
@@ -448,9 +485,12 @@ func (x *exchange) event(name string, data any) error {
 	}
 	if x.b.ErrorAfter > 0 && x.events >= x.b.ErrorAfter {
 		x.b.ErrorAfter = 0 // the error event itself is written below
-		if x.s.Dialect == Anthropic {
+		switch x.s.Dialect {
+		case Anthropic:
 			x.event("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": "Overloaded"}})
-		} else {
+		case Gemini:
+			x.event("", geminiErrorBody(http.StatusInternalServerError, geminiInternalMessage, nil))
+		default:
 			x.event("", map[string]any{"error": map[string]any{"message": "The server had an error while processing your request. Sorry about that!",
 				"type": "server_error", "param": nil, "code": nil}})
 		}
@@ -476,15 +516,19 @@ func (x *exchange) event(name string, data any) error {
 			panic(fmt.Sprintf("fakeprovider: marshal event: %v", err))
 		}
 	}
+	eol := "\n"
+	if x.s.Dialect == Gemini {
+		eol = "\r\n"
+	}
 	var buf bytes.Buffer
 	if name != "" {
 		buf.WriteString("event: ")
 		buf.WriteString(name)
-		buf.WriteByte('\n')
+		buf.WriteString(eol)
 	}
 	buf.WriteString("data: ")
 	buf.Write(payload)
-	buf.WriteString("\n\n")
+	buf.WriteString(eol + eol)
 	x.events++
 	_, err := x.w.Write(buf.Bytes())
 	if err == nil {

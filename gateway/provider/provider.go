@@ -1,6 +1,6 @@
 // Package provider holds the upstream side of the gateway: the Provider
 // interface every LLM provider adapter implements, and the adapters for
-// OpenAI, OpenAI-compatible servers, Azure OpenAI and Anthropic.
+// OpenAI, OpenAI-compatible servers, Azure OpenAI, Anthropic and Gemini.
 //
 // An adapter knows where an operation lives on its provider (URL, path,
 // query), how to authenticate, and which client headers it may pass on. It
@@ -42,6 +42,9 @@ const (
 	OpEmbeddings      Operation = "embeddings"
 	OpMessages        Operation = "messages"
 	OpCountTokens     Operation = "count_tokens"
+	// OpGenerateContent is Gemini's models.generateContent (and, for a
+	// streamed call, models.streamGenerateContent).
+	OpGenerateContent Operation = "generate_content"
 )
 
 // Call is one upstream request.
@@ -140,15 +143,17 @@ func New(cfg Config) (Provider, error) {
 		return newAzure(cfg)
 	case "anthropic":
 		return newAnthropic(cfg)
+	case "gemini":
+		return newGemini(cfg)
 	case "":
 		return nil, fmt.Errorf("provider %q: no type", cfg.Name)
 	default:
-		return nil, fmt.Errorf("provider %q: unknown type %q (want openai, openai_compatible, azure or anthropic)", cfg.Name, cfg.Type)
+		return nil, fmt.Errorf("provider %q: unknown type %q (want openai, openai_compatible, azure, anthropic or gemini)", cfg.Name, cfg.Type)
 	}
 }
 
 // Types lists the adapter types New accepts.
-func Types() []string { return []string{"openai", "openai_compatible", "azure", "anthropic"} }
+func Types() []string { return []string{"openai", "openai_compatible", "azure", "anthropic", "gemini"} }
 
 // base holds what every adapter shares.
 type base struct {
@@ -285,8 +290,14 @@ func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(h http.H
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
+	return b.do(ctx, cancel, req, c.APIKey, auth)
+}
+
+// do sets the user agent and the provider's auth (key, else the
+// configured key) on req and sends it. The answer's body fails reads after
+// the idle timeout, and an error answer's body is redacted of the key.
+func (b *base) do(ctx context.Context, cancel context.CancelCauseFunc, req *http.Request, key string, auth func(h http.Header, key string)) (*http.Response, error) {
 	req.Header.Set("User-Agent", "caddy-llm-gateway")
-	key := c.APIKey
 	if key == "" {
 		key = b.cfg.APIKey
 	}

@@ -107,21 +107,6 @@ func parseSSE(t testing.TB, stream []byte) []sseEvent {
 
 // runStream feeds events to a new ChatStream and collects every chunk. It
 // fails the test on any error.
-func runStream(t testing.TB, events []sseEvent, includeUsage bool) ([][]byte, *ChatStream) {
-	t.Helper()
-	s := NewChatStream(1694268190, includeUsage)
-	var out [][]byte
-	for _, ev := range events {
-		chunks, err := s.Event(ev.name, ev.data)
-		if err != nil {
-			t.Fatalf("Event(%q): %v", ev.name, err)
-		}
-		out = append(out, chunks...)
-	}
-	return out, s
-}
-
-// jsonArray joins chunk payloads into one JSON array.
 func jsonArray(chunks [][]byte) []byte {
 	return append(append([]byte("["), bytes.Join(chunks, []byte(","))...), ']')
 }

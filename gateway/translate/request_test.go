@@ -2,6 +2,8 @@ package translate
 
 import (
 	"errors"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/llm"
 	"strings"
 	"testing"
 )
@@ -198,7 +200,7 @@ func TestChatToMessagesRequest(t *testing.T) {
 					{"type":"tool_use","id":"call_1","name":"get_weather","input":{"location":"Paris","n":1.5}},
 					{"type":"tool_use","id":"call_2","name":"get_time","input":{}}]},
 				{"role":"user","content":[
-					{"type":"tool_result","tool_use_id":"call_1","content":"18C"},
+					{"type":"tool_result","tool_use_id":"call_1","content":[{"type":"text","text":"18C"}]},
 					{"type":"tool_result","tool_use_id":"call_2","content":[{"type":"text","text":"12:00"}]},
 					{"type":"text","text":"Thanks! And tomorrow?"}]}],
 				"tools":[` + anthWeather + `,` + anthTime + `]}`,
@@ -262,13 +264,13 @@ func TestChatToMessagesRequest(t *testing.T) {
 			want:       `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[` + anthHi + `]}`,
 		},
 		{
-			name: "user becomes metadata.user_id and OpenAI-only fields are dropped",
+			name: "user becomes metadata.user_id, reasoning_effort a thinking budget, OpenAI-only fields are dropped",
 			body: `{"model":"gpt-4o","messages":[` + hi + `],"user":"user-123","n":1,"logprobs":false,"seed":42,
 				"presence_penalty":0.5,"frequency_penalty":0.5,"logit_bias":{"50256":-100},"store":true,
 				"metadata":{"k":"v"},"stream":true,"stream_options":{"include_usage":true},
 				"response_format":{"type":"text"},"service_tier":"auto","reasoning_effort":"low","some_future_field":1}`,
-			want: `{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[` + anthHi + `],
-				"metadata":{"user_id":"user-123"},"stream":true}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":2048,"messages":[` + anthHi + `],
+				"metadata":{"user_id":"user-123"},"stream":true,"thinking":{"type":"enabled","budget_tokens":1024}}`,
 		},
 		{
 			name: "safety_identifier is used when user is absent",
@@ -316,7 +318,7 @@ func TestChatToMessagesRequestErrors(t *testing.T) {
 		{"unknown role", `{"messages":[` + hi + `,{"role":"robot","content":"x"}]}`, "messages[1].role", `unknown role "robot"`},
 		{"function role", `{"messages":[{"role":"function","name":"f","content":"x"}]}`, "messages[0].role", "tool"},
 		{"content wrong type", `{"messages":[{"role":"user","content":42}]}`, "messages[0].content", "string or an array"},
-		{"n greater than 1", `{"messages":[` + hi + `],"n":2}`, "n", "n > 1"},
+		{"n greater than 1", `{"messages":[` + hi + `],"n":2}`, "n", "single answer"},
 		{"n zero", `{"messages":[` + hi + `],"n":0}`, "n", "at least 1"},
 		{"bad image scheme", img("ftp://example.com/cat.png"), "messages[0].content[0].image_url.url", `scheme "ftp"`},
 		{"file image scheme", img("file:///etc/passwd"), "messages[0].content[0].image_url.url", `scheme "file"`},
@@ -342,8 +344,8 @@ func TestChatToMessagesRequestErrors(t *testing.T) {
 		{"max_completion_tokens fractional", `{"messages":[` + hi + `],"max_completion_tokens":10.5}`, "max_completion_tokens", "integer"},
 		{"stop wrong type", `{"messages":[` + hi + `],"stop":5}`, "stop", "string or an array"},
 		{"logprobs true", `{"messages":[` + hi + `],"logprobs":true}`, "logprobs", "not supported"},
-		{"json_schema response_format", `{"messages":[` + hi + `],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}}`, "response_format.type", "json_schema"},
-		{"json_object response_format", `{"messages":[` + hi + `],"response_format":{"type":"json_object"}}`, "response_format.type", "json_object"},
+		{"json_schema response_format", `{"messages":[` + hi + `],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}}`, "response_format", "json_schema"},
+		{"json_object response_format", `{"messages":[` + hi + `],"response_format":{"type":"json_object"}}`, "response_format", "json_object"},
 		{"audio modality", `{"messages":[` + hi + `],"modalities":["text","audio"]}`, "modalities", "audio"},
 		{"legacy functions", `{"messages":[` + hi + `],"functions":[{"name":"f"}]}`, "functions", "tools"},
 		{"custom tool", `{"messages":[` + hi + `],"tools":[{"type":"custom","custom":{"name":"x"}}]}`, "tools[0].type", "custom"},
@@ -359,7 +361,7 @@ func TestChatToMessagesRequestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("expected an error, got %s", out)
 			}
-			var te *Error
+			var te *llm.Error
 			if !errors.As(err, &te) {
 				t.Fatalf("error %v (%T) is not *Error", err, err)
 			}
@@ -373,11 +375,12 @@ func TestChatToMessagesRequestErrors(t *testing.T) {
 	}
 }
 
-func TestErrorString(t *testing.T) {
-	if got := (&Error{Param: "n", Message: "bad"}).Error(); got != "n: bad" {
-		t.Errorf("Error() = %q", got)
+// ChatToMessagesRequest translates an OpenAI chat request to the Messages
+// API, as the gateway does for a chat client served by Anthropic.
+func ChatToMessagesRequest(body []byte, model string, defaultMax int) ([]byte, error) {
+	r, err := DecodeRequest(Chat, body)
+	if err != nil {
+		return nil, err
 	}
-	if got := (&Error{Message: "bad"}).Error(); got != "bad" {
-		t.Errorf("Error() = %q", got)
-	}
+	return EncodeRequest(Messages, r, llm.EncodeOptions{Model: model, DefaultMaxTokens: int64(defaultMax)})
 }
