@@ -176,6 +176,21 @@ func TestConformanceMatrix(t *testing.T) {
 		}},
 	}
 
+	t.Run("gemini_count_tokens", func(t *testing.T) {
+		c, err := genai.NewClient(context.Background(), &genai.ClientConfig{
+			APIKey: tok, Backend: genai.BackendGeminiAPI, HTTPOptions: genai.HTTPOptions{BaseURL: gatewayURL},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range providers {
+			r, err := c.Models.CountTokens(context.Background(), p.model, genai.Text("How many tokens is this sentence?"), nil)
+			if err != nil || r.TotalTokens < 3 {
+				t.Fatalf("%s: %v %+v", p.model, err, r)
+			}
+		}
+	})
+
 	for _, s := range surfaces {
 		for _, p := range providers {
 			for _, v := range matrixVariants {

@@ -113,6 +113,18 @@ func TestCountTokensEstimated(t *testing.T) {
 	if len(f.openai.Requests()) != before {
 		t.Fatal("the provider was called")
 	}
+
+	// Gemini's countTokens, for any provider, in Gemini's shape.
+	for _, model := range []string{"gemini-2.5-flash", "claude-sonnet-4-5"} {
+		resp, b = f.post(t, "/v1beta/models/"+model+":countTokens",
+			`{"contents":[{"role":"user","parts":[{"text":"Hello there, how many tokens is this?"}]}]}`)
+		var g struct {
+			TotalTokens int64 `json:"totalTokens"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(b, &g) != nil || g.TotalTokens < 5 || g.TotalTokens > 40 {
+			t.Fatalf("%s countTokens: %d %s", model, resp.StatusCode, b)
+		}
+	}
 }
 
 // TestTranslatedProviderError: a provider error reaches a client of

@@ -242,11 +242,11 @@ func (g *Gateway) decode(x *exchange, w http.ResponseWriter, r *http.Request) er
 	}
 	switch {
 	case x.ep.method:
-		model, stream, aerr := geminiMethod(r.PathValue("method"))
+		model, op, stream, aerr := geminiMethod(r.PathValue("method"))
 		if aerr != nil {
 			return aerr
 		}
-		x.model, x.stream = strings.TrimPrefix(model, "models/"), stream
+		x.model, x.stream, x.ep.op = strings.TrimPrefix(model, "models/"), stream, op
 	case x.ep.deployment:
 		x.model = r.PathValue("deployment")
 	default:
@@ -449,13 +449,25 @@ func (g *Gateway) fail(w http.ResponseWriter, x *exchange, err error) {
 // (nginx's convention).
 const statusClientClosed = 499
 
-// countTokens answers an Anthropic count_tokens request whose model's
-// provider cannot count tokens (OpenAI, Gemini) with the gateway's own
-// estimate of the request's input tokens.
+// countTokens answers a count_tokens request (Anthropic) or a countTokens
+// one (Gemini) whose model's provider cannot count tokens with the
+// gateway's own estimate of the request's input tokens.
 func (g *Gateway) countTokens(w http.ResponseWriter, x *exchange) {
-	n := meter.EstimateRequestTokens(string(provider.DialectAnthropic), string(provider.OpCountTokens), x.clientBody)
+	d := x.ep.surface.dialect()
+	body := x.clientBody
+	if d == provider.DialectGemini {
+		// {"contents": […]} or {"generateContentRequest": {…}}.
+		if raw, ok := x.body.Raw("generateContentRequest"); ok {
+			body = raw
+		}
+	}
+	n := strconv.FormatInt(meter.EstimateRequestTokens(string(d), string(provider.OpCountTokens), body), 10)
 	x.status = http.StatusOK
 	x.markFirstByte()
 	w.Header().Set("Llm-Gateway-Token-Count", "estimated")
-	writeJSON(w, http.StatusOK, []byte(`{"input_tokens":`+strconv.FormatInt(n, 10)+`}`))
+	if d == provider.DialectGemini {
+		writeJSON(w, http.StatusOK, []byte(`{"totalTokens":`+n+`}`))
+		return
+	}
+	writeJSON(w, http.StatusOK, []byte(`{"input_tokens":`+n+`}`))
 }

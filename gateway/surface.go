@@ -109,20 +109,27 @@ func (g *Gateway) serveUnknown(w http.ResponseWriter, r *http.Request) {
 }
 
 // geminiMethods are the Gemini methods served, by the name in the path.
-var geminiMethods = map[string]bool{"generateContent": false, "streamGenerateContent": true}
+var geminiMethods = map[string]struct {
+	op     provider.Operation
+	stream bool
+}{
+	"generateContent":       {provider.OpGenerateContent, false},
+	"streamGenerateContent": {provider.OpGenerateContent, true},
+	"countTokens":           {provider.OpCountTokens, false},
+}
 
 // geminiMethod splits a Gemini {method} path segment, "<model>:<method>",
-// into the model and whether the method streams.
-func geminiMethod(seg string) (model string, stream bool, err *apiError) {
+// into the model, the operation and whether the method streams.
+func geminiMethod(seg string) (model string, op provider.Operation, stream bool, err *apiError) {
 	i := strings.LastIndexByte(seg, ':')
 	if i < 0 {
-		return "", false, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
-			message: "Unknown request URL: no method in " + token.Redact(seg) + "; use <model>:generateContent or <model>:streamGenerateContent"}
+		return "", "", false, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
+			message: "Unknown request URL: no method in " + token.Redact(seg) + "; use <model>:generateContent, <model>:streamGenerateContent or <model>:countTokens"}
 	}
-	stream, ok := geminiMethods[seg[i+1:]]
+	m, ok := geminiMethods[seg[i+1:]]
 	if !ok {
-		return "", false, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
-			message: "Unknown method " + token.Redact(seg[i+1:]) + "; this gateway serves generateContent and streamGenerateContent"}
+		return "", "", false, &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "unknown_url",
+			message: "Unknown method " + token.Redact(seg[i+1:]) + "; this gateway serves generateContent, streamGenerateContent and countTokens"}
 	}
-	return seg[:i], stream, nil
+	return seg[:i], m.op, m.stream, nil
 }

@@ -84,10 +84,12 @@
 //   - MaxTokens becomes max_completion_tokens, not max_tokens: OpenAI's
 //     reasoning models reject max_tokens and current compatible servers
 //     read both. TopK has no equivalent and is dropped. Candidates above 1
-//     become n.
+//     are refused: the answer is translated from its first choice only.
 //   - Reasoning: Effort is sent as reasoning_effort; a BudgetTokens becomes
 //     an effort (<= 1024 low, <= 8192 medium, above high); Disabled sends
-//     nothing.
+//     nothing. It is sent only to models known to reason (o1, o3, o4…,
+//     gpt-5…, gpt-oss, codex; see reasoningModel): the others answer it
+//     with a 400, so for them the client's thinking request is dropped.
 //   - ResponseFormat becomes response_format; a json_schema without a name
 //     is named "response" (the API requires one).
 //   - tools, tool_choice and parallel_tool_calls are only sent with tools

@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -89,7 +90,7 @@ func EncodeRequest(r *llm.Request, o llm.EncodeOptions) ([]byte, error) {
 			return nil, &llm.Error{Message: fmt.Sprintf("response format %q cannot be expressed in the Chat Completions API", rf.Type)}
 		}
 	}
-	if effort := reasoningEffort(r.Reasoning); effort != "" {
+	if effort := reasoningEffort(r.Reasoning); effort != "" && reasoningModel(o.Model) {
 		b = append(b, `,"reasoning_effort":`...)
 		b = appendString(b, effort)
 	}
@@ -167,6 +168,25 @@ func partsSize(parts []llm.Part) int {
 		}
 	}
 	return n
+}
+
+// reasoningModel reports whether model is known to take reasoning_effort:
+// OpenAI's reasoning models (o1, o3, o4…, gpt-5…, gpt-oss, codex), also
+// behind a router's "openai/" prefix. Other models answer the field with a
+// 400, so a client's thinking request is dropped for them rather than sent:
+// a reasoning model that is not recognised (an Azure deployment with a name
+// of its own) thinks at its default effort.
+func reasoningModel(model string) bool {
+	m := strings.ToLower(model)
+	if i := strings.LastIndexByte(m, '/'); i >= 0 {
+		m = m[i+1:]
+	}
+	for _, p := range []string{"o1", "o3", "o4", "gpt-5", "gpt-oss", "codex"} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return strings.Contains(m, "codex")
 }
 
 // reasoningEffort maps the reasoning configuration to reasoning_effort.

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/llm"
@@ -176,7 +177,13 @@ func TestEncodeRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := EncodeRequest(&tt.req, llm.EncodeOptions{Model: testModel})
+			model := testModel
+			if strings.Contains(tt.want, "reasoning_effort") {
+				// Only reasoning models take reasoning_effort.
+				model = "o4-mini"
+				tt.want = strings.Replace(tt.want, `"model":"gpt-4.1-mini"`, `"model":"o4-mini"`, 1)
+			}
+			got, err := EncodeRequest(&tt.req, llm.EncodeOptions{Model: model})
 			if err != nil {
 				t.Fatalf("EncodeRequest: %v", err)
 			}
@@ -220,6 +227,24 @@ func TestEncodeRequestErrors(t *testing.T) {
 			_, err := EncodeRequest(&tt.req, llm.EncodeOptions{Model: testModel})
 			assertLLMError(t, err, "", tt.msg)
 		})
+	}
+}
+
+// TestReasoningOnlyForReasoningModels: models that do not reason answer
+// reasoning_effort with a 400, so it is sent only to those that do.
+func TestReasoningOnlyForReasoningModels(t *testing.T) {
+	r := &llm.Request{Messages: []llm.Message{user(text("hi"))}, Reasoning: &llm.Reasoning{Effort: "high"}}
+	for model, want := range map[string]bool{
+		"o3": true, "o4-mini": true, "gpt-5": true, "gpt-5.1-codex": true, "openai/gpt-oss-120b": true,
+		"gpt-4.1": false, "gpt-4o-mini": false, "llama3.2": false, "my-deployment": false,
+	} {
+		b, err := EncodeRequest(r, llm.EncodeOptions{Model: model})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), `"reasoning_effort":"high"`); got != want {
+			t.Errorf("%s: reasoning_effort sent %v, want %v", model, got, want)
+		}
 	}
 }
 

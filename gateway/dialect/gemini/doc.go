@@ -119,7 +119,10 @@
 //     BudgetTokens → thinkingBudget; Effort → thinkingBudget minimal 512,
 //     low 1024, medium 8192, high and xhigh 24576; an empty Reasoning →
 //     the dynamic default. Whenever thinking is on, includeThoughts is
-//     true so that the thinking can be relayed.
+//     true so that the thinking can be relayed. No thinkingConfig is sent
+//     to models that refuse one (Gemini 1.x and 2.0, Gemma), nor a budget
+//     of 0 to the Pro models, which cannot stop thinking (see thinks and
+//     alwaysThinks).
 //   - ResponseFormat json_object → responseMimeType application/json;
 //     json_schema → the same plus responseJsonSchema (the schema's name
 //     and strictness are dropped).

@@ -561,7 +561,7 @@ func EncodeRequest(r *llm.Request, o llm.EncodeOptions) ([]byte, error) {
 	if fc := encodeToolChoice(&r.ToolChoice); fc != nil {
 		req.ToolConfig = &toolConfig{FunctionCallingConfig: fc}
 	}
-	gc, err := encodeGenerationConfig(r)
+	gc, err := encodeGenerationConfig(r, o.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -622,7 +622,7 @@ func encodeToolChoice(tc *llm.ToolChoice) *functionCallingConfig {
 }
 
 // encodeGenerationConfig builds the generationConfig; nil when empty.
-func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
+func encodeGenerationConfig(r *llm.Request, model string) (*generationConfig, error) {
 	gc := generationConfig{
 		Temperature:      r.Temperature,
 		TopP:             r.TopP,
@@ -650,7 +650,7 @@ func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
 			return nil, llm.Errorf("", "response format %q cannot be expressed in the Gemini dialect", rf.Type)
 		}
 	}
-	if rs := r.Reasoning; rs != nil {
+	if rs := r.Reasoning; rs != nil && thinks(model) && !(rs.Disabled && alwaysThinks(model)) {
 		tc := &thinkingConfig{}
 		switch {
 		case rs.Disabled:
@@ -832,4 +832,19 @@ func firstName(v jsontext.Value) string {
 		}
 	}
 	return "this tool"
+}
+
+// thinks reports whether model takes a thinkingConfig: Gemini 1.x and 2.0
+// models (and Gemma) answer one with a 400, so a client's thinking request
+// is dropped for them. An unknown name is taken to be a newer model.
+func thinks(model string) bool {
+	m := strings.TrimPrefix(strings.ToLower(model), "models/")
+	return !strings.HasPrefix(m, "gemini-1") && !strings.HasPrefix(m, "gemini-2.0") && !strings.HasPrefix(m, "gemma")
+}
+
+// alwaysThinks reports whether model cannot turn thinking off (the Pro
+// models answer a budget of 0 with a 400): a request to disable thinking
+// sends no thinkingConfig to them.
+func alwaysThinks(model string) bool {
+	return strings.Contains(strings.ToLower(model), "-pro")
 }

@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"bytes"
 	stdjson "encoding/json"
 	"errors"
 	"os"
@@ -544,5 +545,33 @@ func TestConvertSchema(t *testing.T) {
 	deep := strings.Repeat(`{"items":`, 100) + `{}` + strings.Repeat(`}`, 100)
 	if _, err := convertSchema(jsontext.Value(deep)); err == nil {
 		t.Error("deep schema: no error")
+	}
+}
+
+// TestThinkingOnlyForThinkingModels: Gemini 1.x and 2.0 models refuse a
+// thinkingConfig, and the Pro models a budget of 0.
+func TestThinkingOnlyForThinkingModels(t *testing.T) {
+	msgs := []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}}}
+	cases := []struct {
+		model string
+		re    llm.Reasoning
+		want  bool // a thinkingConfig is sent
+	}{
+		{"gemini-2.5-flash", llm.Reasoning{Effort: "low"}, true},
+		{"gemini-2.5-flash", llm.Reasoning{Disabled: true}, true},
+		{"gemini-2.5-pro", llm.Reasoning{Disabled: true}, false},
+		{"gemini-2.5-pro", llm.Reasoning{BudgetTokens: 2048}, true},
+		{"gemini-3-pro-preview", llm.Reasoning{Effort: "high"}, true},
+		{"gemini-2.0-flash", llm.Reasoning{Effort: "high"}, false},
+		{"gemini-1.5-pro", llm.Reasoning{BudgetTokens: 1024}, false},
+	}
+	for _, c := range cases {
+		b, err := EncodeRequest(&llm.Request{Messages: msgs, Reasoning: &c.re}, llm.EncodeOptions{Model: c.model})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(b, []byte(`"thinkingConfig"`)); got != c.want {
+			t.Errorf("%s %+v: thinkingConfig sent %v, want %v: %s", c.model, c.re, got, c.want, b)
+		}
 	}
 }
