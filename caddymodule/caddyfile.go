@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
@@ -95,15 +96,27 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			case len(args) == 1:
 				r := Route{Match: args[0]}
 				for nesting := d.Nesting(); d.NextBlock(nesting); {
-					if d.Val() != "to" {
-						return d.Errf("unrecognized route subdirective %q (want: to)", d.Val())
+					switch d.Val() {
+					case "to":
+						t, err := parseTarget(d)
+						if err != nil {
+							return err
+						}
+						r.To = append(r.To, t)
+						refs = append(refs, ref{t.Provider, d.Token()})
+					case "retries":
+						var v string
+						if !d.Args(&v) || d.NextArg() {
+							return d.Errf("retries takes a number: retries <n>")
+						}
+						n, err := strconv.Atoi(v)
+						if err != nil || n < 0 || n > route.MaxRetries {
+							return d.Errf("retries must be a number from 0 to %d, not %q", route.MaxRetries, v)
+						}
+						r.Retries = &n
+					default:
+						return d.Errf("unrecognized route subdirective %q (want: to, retries)", d.Val())
 					}
-					t, err := parseTarget(d)
-					if err != nil {
-						return err
-					}
-					r.To = append(r.To, t)
-					refs = append(refs, ref{t.Provider, d.Token()})
 				}
 				if len(r.To) == 0 {
 					return d.Errf("route %q needs a provider: route <model-glob> <provider> [<upstream-model>], or a block of `to` lines", args[0])

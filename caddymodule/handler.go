@@ -117,8 +117,13 @@ type Route struct {
 	// characters (slashes included), ? one character.
 	Match string `json:"match"`
 	// To lists the targets. Traffic is spread by weight among the targets
-	// with the lowest priority number.
+	// with the lowest priority number; the others are fallbacks, tried in
+	// order when a target fails.
 	To []Target `json:"to"`
+	// Retries is how many times a request that failed before any byte
+	// reached the client (a connection error, 429 or 5xx) is retried on a
+	// target before the next target is tried. Default 2.
+	Retries *int `json:"retries,omitempty"`
 }
 
 // Target is one provider (and optionally another model name) a route sends
@@ -200,7 +205,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	rules := make([]route.Rule, 0, len(h.Routes))
 	for _, r := range h.Routes {
-		rule := route.Rule{Pattern: r.Match}
+		rule := route.Rule{Pattern: r.Match, Retries: r.Retries}
 		for _, t := range r.To {
 			rule.Targets = append(rule.Targets, route.Target(t))
 		}

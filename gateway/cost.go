@@ -81,6 +81,14 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 		if x.cost.priced {
 			worst = x.cost.price.WorstCase(x.inputEstimate(), x.cost.maxOut)
 		}
+		// A fallback target may answer instead: reserve the dearest.
+		for _, t := range x.plan[min(1, len(x.plan)):] {
+			if p, ok := g.providers[t.Provider]; ok {
+				if price, ok := g.prices().Lookup(p.Type(), t.Model); ok {
+					worst = max(worst, price.WorstCase(x.inputEstimate(), x.cost.maxOut))
+				}
+			}
+		}
 	}
 
 	if err := g.checkPolicies(x, r, requestedMax, worst); err != nil {

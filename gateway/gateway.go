@@ -83,6 +83,9 @@ type Config struct {
 	CaptureBodies bool
 	// CaptureLimit bounds each captured body, in bytes.
 	CaptureLimit int
+	// RetryBackoff is the base delay before retrying a failed provider
+	// call (doubled at each retry, jittered); default DefaultRetryBackoff.
+	RetryBackoff time.Duration
 	// Redactor removes secrets from captured bodies; default one that
 	// knows only the token and key shapes.
 	Redactor *audit.Redactor
@@ -129,6 +132,8 @@ type Gateway struct {
 	capture  int // body capture limit; 0: no capture
 	redactor *audit.Redactor
 	clientIP func(*http.Request) string
+
+	retryBackoff time.Duration
 
 	svcPolicies policyCache
 	router      *route.Router
@@ -178,6 +183,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if g.clientIP == nil {
 		g.clientIP = remoteIP
+	}
+	g.retryBackoff = cfg.RetryBackoff
+	if g.retryBackoff <= 0 {
+		g.retryBackoff = DefaultRetryBackoff
 	}
 	if g.maxBody <= 0 {
 		g.maxBody = DefaultMaxRequestBody

@@ -104,8 +104,9 @@ func newFixture(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 			{Pattern: "az-*", Targets: []route.Target{{Provider: "azure"}}},
 			{Pattern: "renamed", Targets: []route.Target{{Provider: "openai", Model: "gpt-4.1"}}},
 		},
-		Aliases: map[string]string{"smart": "claude-sonnet-4-5"},
-		Auth:    testAuth(),
+		Aliases:      map[string]string{"smart": "claude-sonnet-4-5"},
+		Auth:         testAuth(),
+		RetryBackoff: time.Millisecond,
 	}
 	for _, m := range mutate {
 		m(&cfg)

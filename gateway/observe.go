@@ -120,6 +120,7 @@ func (g *Gateway) finish(x *exchange) {
 	if x.provider != nil {
 		rec.Provider, rec.UpstreamModel = x.provider.Name(), token.Redact(x.upstream)
 	}
+	rec.Attempts = x.attempts
 	if c := &x.cost; c.charged {
 		rec.InputTokens = c.chargedUsage.InputTokens + c.chargedUsage.CacheWriteTokens
 		rec.OutputTokens = c.chargedUsage.OutputTokens
@@ -142,6 +143,7 @@ func (g *Gateway) finish(x *exchange) {
 			zap.String("model", rec.Model),
 			zap.String("provider", rec.Provider),
 			zap.String("upstream_model", rec.UpstreamModel),
+			zap.Int("attempts", rec.Attempts),
 			zap.Bool("stream", rec.Stream),
 			zap.Int("status", rec.Status),
 			zap.String("error_type", rec.ErrorType),

@@ -38,6 +38,14 @@ type exchange struct {
 	provider provider.Provider
 	upstream string // the upstream model
 	mode     mode
+	// plan holds the route's targets in the order to try them (plan[0]
+	// first); retries is how many times to retry on each.
+	plan    []route.Target
+	retries int
+	// attempts counts the calls made to providers; target is the index in
+	// plan of the target that answered.
+	attempts int
+	target   int
 	// upOp is the operation asked of the provider (differs from ep.op
 	// when translating).
 	upOp provider.Operation
@@ -148,12 +156,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	if g.lookup(w, r, x) {
 		return // answered from the cache
 	}
-	call, err := g.prepare(x, r)
+	resp, call, err := g.send(r, x)
 	if err != nil {
 		g.fail(w, x, err)
 		return
 	}
+	defer resp.Body.Close()
 	x.cost.sent = true
+	x.cost.upstreamOK = resp.StatusCode < 400
 	if x.stream {
 		x.cost.stream = meter.NewStream(string(x.provider.Dialect()), string(call.Op))
 		if x.cost.estimated {
@@ -162,14 +172,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 			x.cost.stream.SetRequest(call.Body) // estimated only if the stream is cut
 		}
 	}
-	resp, err := x.provider.Send(r.Context(), call)
-	if err != nil {
-		x.cost.sent = false // nothing reached a provider that could bill it
-		g.fail(w, x, g.sendError(x, r.Context(), err))
-		return
-	}
-	defer resp.Body.Close()
-	x.cost.upstreamOK = resp.StatusCode < 400
 	g.relay(w, r, x, resp)
 }
 
@@ -285,9 +287,17 @@ func (g *Gateway) route(x *exchange) error {
 		return &apiError{status: http.StatusNotFound, kind: kindNotFound, code: "model_not_found", param: "model",
 			message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway.", token.Redact(x.model))}
 	}
-	x.provider = g.providers[res.Provider]
-	x.upstream = res.Model
-	p := x.provider
+	x.plan = append(make([]route.Target, 0, 1+len(res.Fallbacks)), route.Target{Provider: res.Provider, Model: res.Model})
+	x.plan = append(x.plan, res.Fallbacks...)
+	x.retries = res.Retries
+	return g.useTarget(x, x.plan[0])
+}
+
+// useTarget makes t the exchange's provider and upstream model, and
+// decides how to reach it; it fails when t cannot answer the request.
+func (g *Gateway) useTarget(x *exchange, t route.Target) error {
+	p := g.providers[t.Provider]
+	x.provider, x.upstream = p, t.Model
 	x.upOp = x.ep.op
 	switch {
 	case p.Dialect() == x.ep.surface.dialect() && p.Supports(x.ep.op):

@@ -20,15 +20,20 @@ type AuditRecord struct {
 	// ServiceID and TokenID are empty for requests that failed to
 	// authenticate. When set they are indexed, so they must be UTF-8 of
 	// at most 128 bytes without '/'.
-	ServiceID     string `json:"service_id,omitempty"`
-	TokenID       string `json:"token_id,omitempty"`
-	Surface       string `json:"surface"`             // openai, azure, anthropic, gemini
-	Operation     string `json:"operation,omitempty"` // chat.completions, messages, ...
-	Model         string `json:"model,omitempty"`     // as the client asked
+	ServiceID string `json:"service_id,omitempty"`
+	TokenID   string `json:"token_id,omitempty"`
+	Surface   string `json:"surface"`             // openai, azure, anthropic, gemini
+	Operation string `json:"operation,omitempty"` // chat.completions, messages, ...
+	Model     string `json:"model,omitempty"`     // as the client asked
+	// Provider and UpstreamModel are the target that answered (or, when
+	// none did, the last one tried).
 	Provider      string `json:"provider,omitempty"`
 	UpstreamModel string `json:"upstream_model,omitempty"`
-	Stream        bool   `json:"stream,omitempty"`
-	Status        int    `json:"status"`
+	// Attempts counts the calls made to providers, retries and fallbacks
+	// included.
+	Attempts int  `json:"attempts,omitempty"`
+	Stream   bool `json:"stream,omitempty"`
+	Status   int  `json:"status"`
 	// ErrorType is the error's type when the request failed, e.g.
 	// "rate_limit_exceeded", "budget_exceeded", "upstream_error".
 	ErrorType    string `json:"error_type,omitempty"`

@@ -130,6 +130,14 @@ type Behavior struct {
 	// Hang makes the server never answer: the handler waits until the client
 	// goes away (counted by [Server.Canceled]) or the server is closed.
 	Hang bool
+	// ResetConn makes the server close the connection as soon as the
+	// request is read, without an answer (a connection reset for the
+	// client).
+	ResetConn bool
+	// FailFirst, when > 0, applies Status, ResetConn and Hang only to the
+	// first FailFirst requests after Set; later requests are answered
+	// normally. It models a provider's bad moment, for retry tests.
+	FailFirst int
 	// Models lists the model ids answered by the models endpoints. Empty
 	// means a small default list for the dialect.
 	Models []string
@@ -189,6 +197,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	behavior Behavior
+	sinceSet int // requests received since the last Set
 	requests []Request
 	files    map[string]*storedFile // the files API's uploads
 	canceled int
@@ -251,6 +260,7 @@ func (s *Server) Set(b Behavior) {
 	}
 	s.mu.Lock()
 	s.behavior = b
+	s.sinceSet = 0
 	s.mu.Unlock()
 }
 
@@ -367,6 +377,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h func(*exchange)
 	s.mu.Lock()
 	s.open++
 	b := s.behavior
+	s.sinceSet++
+	if b.FailFirst > 0 && s.sinceSet > b.FailFirst {
+		b.Status, b.ResetConn, b.Hang = 0, false, false
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -400,6 +414,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h func(*exchange)
 		}
 	}()
 
+	if b.ResetConn {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
+					tc.SetLinger(0) // RST, not FIN
+				}
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
 	if b.Hang {
 		select {
 		case <-x.ctx.Done():

@@ -42,7 +42,7 @@ func (p *anthropic) Send(ctx context.Context, c *Call) (*http.Response, error) {
 	case OpCountTokens:
 		path = "/v1/messages/count_tokens"
 	default:
-		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
+		return nil, fmt.Errorf("%w: provider %q does not support %s", ErrNotSent, p.cfg.Name, c.Op)
 	}
 	u, err := p.endpoint(c, nil, path)
 	if err != nil {

@@ -45,7 +45,7 @@ func (p *azure) Supports(op Operation) bool {
 func (p *azure) Send(ctx context.Context, c *Call) (*http.Response, error) {
 	path, ok := openAIPaths[c.Op]
 	if !ok {
-		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
+		return nil, fmt.Errorf("%w: provider %q does not support %s", ErrNotSent, p.cfg.Name, c.Op)
 	}
 	var u *url.URL
 	var err error

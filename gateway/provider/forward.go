@@ -78,13 +78,13 @@ func (p *azure) Forward(ctx context.Context, f *Forward) (*http.Response, error)
 // forward sends a passed-through request, with the provider's auth.
 func (b *base) forward(ctx context.Context, f *Forward, u *url.URL, auth func(h http.Header, key string)) (*http.Response, error) {
 	if !strings.HasPrefix(f.Path, "/files") {
-		return nil, fmt.Errorf("provider %q: %s cannot be passed through", b.cfg.Name, f.Path)
+		return nil, fmt.Errorf("%w: provider %q: %s cannot be passed through", ErrNotSent, b.cfg.Name, f.Path)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, f.Method, u.String(), f.Body)
 	if err != nil {
 		cancel(nil)
-		return nil, fmt.Errorf("building request: %w", err)
+		return nil, fmt.Errorf("%w: building request: %w", ErrNotSent, err)
 	}
 	req.URL = u
 	if f.Body != nil {

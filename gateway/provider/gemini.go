@@ -53,7 +53,7 @@ func (p *gemini) Supports(op Operation) bool { return op == OpGenerateContent }
 
 func (p *gemini) Send(ctx context.Context, c *Call) (*http.Response, error) {
 	if c.Op != OpGenerateContent {
-		return nil, fmt.Errorf("provider %q does not support %s", p.cfg.Name, c.Op)
+		return nil, fmt.Errorf("%w: provider %q does not support %s", ErrNotSent, p.cfg.Name, c.Op)
 	}
 	seg, err := geminiModel(c.Model)
 	if err != nil {
@@ -104,7 +104,7 @@ func (p *gemini) versionPrefix(c *Call) (string, error) {
 func geminiModel(model string) (string, error) {
 	name := strings.TrimPrefix(model, "models/")
 	if strings.ContainsAny(name, "/:") {
-		return "", fmt.Errorf("model name %q cannot be used in a Gemini URL path: it contains '/' or ':'", model)
+		return "", fmt.Errorf("%w: model name %q cannot be used in a Gemini URL path: it contains '/' or ':'", ErrNotSent, model)
 	}
 	return segment(name)
 }

@@ -92,6 +92,11 @@ type Provider interface {
 // the provider sent nothing for longer than the idle timeout.
 var ErrIdleTimeout = errors.New("provider sent nothing within the idle timeout")
 
+// ErrNotSent is the cause of a Send that failed before anything was sent:
+// the call could not be built (a model name that cannot be a URL path
+// segment, an invalid base URL). Trying it again is pointless.
+var ErrNotSent = errors.New("request not sent")
+
 // Config is what every adapter is configured with.
 type Config struct {
 	// Name identifies the provider in routes and logs.
@@ -242,7 +247,7 @@ func (b *base) endpoint(c *Call, query url.Values, elems ...string) (*url.URL, e
 	if c.BaseURL != "" {
 		o, err := ParseBaseURL(c.BaseURL)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 		}
 		u = *o
 	}
@@ -260,11 +265,11 @@ func (b *base) endpoint(c *Call, query url.Values, elems ...string) (*url.URL, e
 // the path, are refused.
 func segment(name string) (string, error) {
 	if name == "" || name == "." || name == ".." {
-		return "", fmt.Errorf("model name %q cannot be used in a URL path", name)
+		return "", fmt.Errorf("%w: model name %q cannot be used in a URL path", ErrNotSent, name)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
-			return "", errors.New("model name contains a control character")
+			return "", fmt.Errorf("%w: model name contains a control character", ErrNotSent)
 		}
 	}
 	return url.PathEscape(name), nil
@@ -276,7 +281,7 @@ func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(h http.H
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(c.Body))
 	if err != nil {
 		cancel(nil)
-		return nil, fmt.Errorf("building request: %w", err)
+		return nil, fmt.Errorf("%w: building request: %w", ErrNotSent, err)
 	}
 	req.URL = u // keep RawPath exactly as built
 	for k, vs := range c.Header {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +35,18 @@ type Rule struct {
 	Pattern string
 	// Targets are where matching requests go.
 	Targets []Target
+	// Retries is how many times a failed request is tried again on the
+	// same target before the next target is tried; nil means
+	// DefaultRetries.
+	Retries *int
 }
+
+// DefaultRetries is how many times a request is retried on one target when
+// its route does not say.
+const DefaultRetries = 2
+
+// MaxRetries bounds a route's retries.
+const MaxRetries = 10
 
 // ProviderInfo is what the router needs to know about a provider.
 type ProviderInfo struct {
@@ -49,6 +61,12 @@ type Resolution struct {
 	Provider string
 	// Model is the upstream model.
 	Model string
+	// Fallbacks are the route's other targets (their Model resolved), in
+	// the order to try them when this one fails: the rest of the same
+	// priority by weight, then the next priorities.
+	Fallbacks []Target
+	// Retries is how many times to retry on each target.
+	Retries int
 }
 
 // Router resolves model names. It is safe for concurrent use.
@@ -98,6 +116,9 @@ func New(providers []ProviderInfo, rules []Rule, aliases map[string]string) (*Ro
 				rule.Targets[i].Weight = 1
 			}
 		}
+		if rule.Retries != nil && (*rule.Retries < 0 || *rule.Retries > MaxRetries) {
+			return nil, fmt.Errorf("route %q: retries must be between 0 and %d", rule.Pattern, MaxRetries)
+		}
 		r.rules = append(r.rules, rule)
 	}
 	for alias := range aliases {
@@ -142,53 +163,68 @@ func (r *Router) Resolve(model string) (Resolution, bool) {
 	}
 	for _, rule := range r.rules {
 		if Match(rule.Pattern, model) {
-			t := pick(rule.Targets)
-			res := Resolution{Provider: t.Provider, Model: t.Model}
-			if res.Model == "" {
-				res.Model = model
+			res := Resolution{Retries: DefaultRetries}
+			if rule.Retries != nil {
+				res.Retries = *rule.Retries
+			}
+			ts := order(rule.Targets)
+			for i := range ts {
+				if ts[i].Model == "" {
+					ts[i].Model = model
+				}
+			}
+			res.Provider, res.Model = ts[0].Provider, ts[0].Model
+			if len(ts) > 1 {
+				res.Fallbacks = ts[1:]
 			}
 			return res, true
 		}
 	}
 	if p, ok := r.listed[model]; ok {
-		return Resolution{Provider: p, Model: model}, true
+		return Resolution{Provider: p, Model: model, Retries: DefaultRetries}, true
 	}
 	for _, f := range r.families {
 		for _, pat := range f.patterns {
 			if Match(pat, model) {
-				return Resolution{Provider: f.provider, Model: model}, true
+				return Resolution{Provider: f.provider, Model: model, Retries: DefaultRetries}, true
 			}
 		}
 	}
 	return Resolution{}, false
 }
 
-// pick chooses by weight among the targets with the lowest priority number.
-func pick(ts []Target) Target {
+// order returns the targets in the order to try them: by priority (lowest
+// number first), and within a priority drawn at random by weight, without
+// replacement, so that the first target is spread by weight and the others
+// follow as fallbacks.
+func order(ts []Target) []Target {
+	out := make([]Target, 0, len(ts))
 	if len(ts) == 1 {
-		return ts[0]
+		return append(out, ts[0])
 	}
-	best := ts[0].Priority
-	for _, t := range ts[1:] {
-		best = min(best, t.Priority)
-	}
-	total := 0
-	for _, t := range ts {
-		if t.Priority == best {
+	rest := slices.Clone(ts)
+	slices.SortStableFunc(rest, func(a, b Target) int { return a.Priority - b.Priority })
+	for len(rest) > 0 {
+		// The targets of the best remaining priority are rest[:n].
+		n := 1
+		for n < len(rest) && rest[n].Priority == rest[0].Priority {
+			n++
+		}
+		total := 0
+		for _, t := range rest[:n] {
 			total += t.Weight
 		}
-	}
-	n := rand.IntN(total)
-	for _, t := range ts {
-		if t.Priority != best {
-			continue
+		k, x := 0, rand.IntN(total)
+		for ; k < n-1; k++ {
+			if x < rest[k].Weight {
+				break
+			}
+			x -= rest[k].Weight
 		}
-		if n < t.Weight {
-			return t
-		}
-		n -= t.Weight
+		out = append(out, rest[k])
+		rest = slices.Delete(rest, k, k+1)
 	}
-	return ts[0] // unreachable
+	return out
 }
 
 // Model is an entry of the model list.

@@ -96,6 +96,8 @@ func TestNewRejects(t *testing.T) {
 		{"no target", []Rule{{Pattern: "x"}}, nil, "no target"},
 		{"alias cycle", nil, map[string]string{"a": "b", "b": "a"}, "cycle"},
 		{"self alias", nil, map[string]string{"a": "a"}, "cycle"},
+		{"negative retries", []Rule{{Pattern: "x", Targets: []Target{{Provider: "openai"}}, Retries: ptr(-1)}}, nil, "retries"},
+		{"too many retries", []Rule{{Pattern: "x", Targets: []Target{{Provider: "openai"}}, Retries: ptr(MaxRetries + 1)}}, nil, "retries"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +133,55 @@ func TestWeightsAndPriority(t *testing.T) {
 	// Expect 3000/1000; allow a wide margin so the test is not flaky.
 	if counts["openai"] < 2600 || counts["az"] < 700 {
 		t.Fatalf("weights not respected: %v", counts)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestFallbackOrder: the targets not chosen follow as fallbacks, the rest
+// of the same priority first, then the next priorities in order; each
+// resolution holds every target once, with its model resolved.
+func TestFallbackOrder(t *testing.T) {
+	rules := []Rule{
+		{Pattern: "m", Retries: ptr(4), Targets: []Target{
+			{Provider: "anthropic", Model: "claude-x", Weight: 1, Priority: 2},
+			{Provider: "openai", Weight: 3},
+			{Provider: "az", Weight: 1},
+			{Provider: "local", Weight: 1, Priority: 1},
+		}},
+		{Pattern: "single", Targets: []Target{{Provider: "openai"}}},
+	}
+	r, err := New(providers, rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firsts := map[string]int{}
+	for range 2000 {
+		res, _ := r.Resolve("m")
+		if res.Retries != 4 || len(res.Fallbacks) != 3 {
+			t.Fatalf("resolution %+v", res)
+		}
+		got := []string{res.Provider}
+		for _, f := range res.Fallbacks {
+			got = append(got, f.Provider)
+		}
+		firsts[got[0]]++
+		if tail := strings.Join(got[2:], ","); tail != "local,anthropic" {
+			t.Fatalf("order %v: lower priorities must follow in order", got)
+		}
+		if res.Fallbacks[2].Model != "claude-x" || res.Fallbacks[1].Model != "m" {
+			t.Fatalf("fallback models %+v", res.Fallbacks)
+		}
+	}
+	if firsts["openai"] < 1300 || firsts["az"] < 300 {
+		t.Fatalf("the first target is not spread by weight: %v", firsts)
+	}
+	res, _ := r.Resolve("single")
+	if res.Retries != DefaultRetries || len(res.Fallbacks) != 0 {
+		t.Fatalf("single target %+v", res)
+	}
+	if res, _ := r.Resolve("gpt-4o"); res.Retries != DefaultRetries {
+		t.Fatalf("family default %+v", res)
 	}
 }
 
