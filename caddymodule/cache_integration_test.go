@@ -9,7 +9,6 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -22,22 +21,7 @@ import (
 func TestCacheReplayWithSDKs(t *testing.T) {
 	openaiUp := fakeprovider.New(t, fakeprovider.OpenAI, openAIKey)
 	anthropicUp := fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey)
-	t.Setenv("LLMGW_IT_ENCRYPTION_KEY", testEncryptionKey)
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-	auto_https off
-	llm_gateway {
-		storage_dir %s
-		encryption_key {env.LLMGW_IT_ENCRYPTION_KEY}
-	}
-}
-:9080 {
-	encode
+	initGateway(t, fmt.Sprintf(`	encode
 	llm_gateway {
 		provider openai openai {
 			base_url %s
@@ -51,9 +35,7 @@ func TestCacheReplayWithSDKs(t *testing.T) {
 			ttl 10m
 		}
 	}
-}
-`, t.TempDir(), openaiUp.URL, openAIKey, anthropicUp.URL, anthropicKey), "caddyfile")
-	t.Cleanup(func() { unload(t) })
+`, openaiUp.URL, openAIKey, anthropicUp.URL, anthropicKey))
 	_, tok := mintToken(t, "cache-sdk")
 	ctx := context.Background()
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/azure"
 	"github.com/openai/openai-go/v3/option"
@@ -86,22 +85,7 @@ func TestConformanceMatrix(t *testing.T) {
 	compatUp := fakeprovider.New(t, fakeprovider.OpenAI, compatKey)
 	anthropicUp := fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey)
 	geminiUp := fakeprovider.New(t, fakeprovider.Gemini, geminiKey)
-	t.Setenv("LLMGW_IT_ENCRYPTION_KEY", testEncryptionKey)
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-	auto_https off
-	llm_gateway {
-		storage_dir %s
-		encryption_key {env.LLMGW_IT_ENCRYPTION_KEY}
-	}
-}
-:9080 {
-	llm_gateway {
+	initGateway(t, fmt.Sprintf(`	llm_gateway {
 		provider openai openai {
 			base_url %s
 			api_key %s
@@ -128,10 +112,8 @@ func TestConformanceMatrix(t *testing.T) {
 		route m-anthropic anthropic claude-sonnet-4-5
 		route m-gemini gemini gemini-2.5-flash
 	}
-}
-`, t.TempDir(), openaiUp.URL, openAIKey, azureUp.URL, azureKey, compatUp.URL, compatKey, anthropicUp.URL, anthropicKey,
-		geminiUp.URL, geminiKey), "caddyfile")
-	t.Cleanup(func() { unload(t) })
+`, openaiUp.URL, openAIKey, azureUp.URL, azureKey, compatUp.URL, compatKey, anthropicUp.URL, anthropicKey,
+		geminiUp.URL, geminiKey))
 	_, tok := mintToken(t, "conformance")
 
 	openaiImage := []string{`"data:image/png;base64,` + matrixPNGData + `"`}

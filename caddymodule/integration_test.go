@@ -161,6 +161,31 @@ func startCaddyAt(t *testing.T, dir string) *upstreams {
 	return u
 }
 
+// initGateway loads a config with the tests' global options (admin on
+// :2999, a temporary storage directory) and one site on :9080 whose
+// contents are site, and unloads it when the test ends.
+func initGateway(t *testing.T, site string) {
+	t.Helper()
+	t.Setenv("LLMGW_IT_ENCRYPTION_KEY", testEncryptionKey)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	auto_https off
+	llm_gateway {
+		storage_dir %s
+		encryption_key {env.LLMGW_IT_ENCRYPTION_KEY}
+	}
+}
+:9080 {
+%s}
+`, t.TempDir(), site), "caddyfile")
+	t.Cleanup(func() { unload(t) })
+}
+
 // unload replaces the running config with one without llm_gateway.
 func unload(t *testing.T) {
 	req, _ := http.NewRequest("POST", adminURL+"/load", strings.NewReader(`{"admin":{"listen":"localhost:2999"}}`))

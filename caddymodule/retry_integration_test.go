@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -18,22 +17,7 @@ import (
 func TestFallbackThroughCaddy(t *testing.T) {
 	openaiUp := fakeprovider.New(t, fakeprovider.OpenAI, openAIKey)
 	anthropicUp := fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey)
-	t.Setenv("LLMGW_IT_ENCRYPTION_KEY", testEncryptionKey)
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-	auto_https off
-	llm_gateway {
-		storage_dir %s
-		encryption_key {env.LLMGW_IT_ENCRYPTION_KEY}
-	}
-}
-:9080 {
-	llm_gateway {
+	initGateway(t, fmt.Sprintf(`	llm_gateway {
 		provider openai openai {
 			base_url %s
 			api_key %s
@@ -48,9 +32,7 @@ func TestFallbackThroughCaddy(t *testing.T) {
 			retries 1
 		}
 	}
-}
-`, t.TempDir(), openaiUp.URL, openAIKey, anthropicUp.URL, anthropicKey), "caddyfile")
-	t.Cleanup(func() { unload(t) })
+`, openaiUp.URL, openAIKey, anthropicUp.URL, anthropicKey))
 	_, tok := mintToken(t, "fallback")
 	openaiUp.Set(fakeprovider.Behavior{Status: 503})
 	anthropicUp.Set(fakeprovider.Behavior{Reply: "Answered by the fallback"})
