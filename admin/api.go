@@ -93,6 +93,7 @@ func NewAPI(b Backend) *API {
 	h("GET /llm_gateway/audit", a.audit)
 	h("GET /llm_gateway/cache", a.cacheStats)
 	h("DELETE /llm_gateway/cache", a.purgeCache)
+	h("GET /llm_gateway/providers", a.providers)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, apiErr(http.StatusNotFound, "no such management endpoint: %s %s", r.Method, token.Redact(r.URL.Path)))
 	})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/admin"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
@@ -33,6 +34,7 @@ type apiBackend struct {
 	tokensChanged atomic.Int64
 	keysChanged   atomic.Int64
 	prices        map[string]pricing.Price
+	health        *health.Tracker
 }
 
 func (b *apiBackend) Store(context.Context) (storage.Store, error) { return b.st, nil }
@@ -53,6 +55,7 @@ func (b *apiBackend) CacheStats(ctx context.Context) any {
 	return map[string]int64{"stored_entries": int64(n), "stored_bytes": size}
 }
 func (b *apiBackend) PurgeCache(ctx context.Context) (int, error) { return b.st.PurgeCache(ctx) }
+func (b *apiBackend) Health(context.Context) any                  { return b.health.Snapshot() }
 
 // apiEnv is an API served over HTTP with its backend.
 type apiEnv struct {
@@ -79,7 +82,7 @@ func newAPIEnv(t *testing.T, withSealer bool) *apiEnv {
 			t.Error(err)
 		}
 	})
-	b := &apiBackend{st: st}
+	b := &apiBackend{st: st, health: health.New(health.Options{})}
 	if withSealer {
 		key := bytes.Repeat([]byte{0x5a}, 32)
 		if b.sealer, err = seal.New(key); err != nil {

@@ -26,6 +26,9 @@ type Reports interface {
 	// PurgeCache empties the response cache and returns how many stored
 	// entries it removed.
 	PurgeCache(ctx context.Context) (int, error)
+	// Health reports the circuit of each target (provider and upstream
+	// model) requests went to.
+	Health(ctx context.Context) any
 }
 
 // maxUsageWindows bounds the windows one usage report covers.
@@ -220,6 +223,13 @@ func validID(id string) bool {
 
 func (a *API) cacheStats(w http.ResponseWriter, r *http.Request, _ storage.Store) error {
 	return writeJSON(w, http.StatusOK, a.reports.CacheStats(r.Context()))
+}
+
+// providers answers the health of every target requests went to:
+// {"targets": [{provider, model, state, consecutive_failures, open_until,
+// successes, failures, last_error}]}.
+func (a *API) providers(w http.ResponseWriter, r *http.Request, _ storage.Store) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"targets": a.reports.Health(r.Context())})
 }
 
 func (a *API) purgeCache(w http.ResponseWriter, r *http.Request, _ storage.Store) error {

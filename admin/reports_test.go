@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
@@ -202,4 +203,31 @@ func TestCacheEndpoints(t *testing.T) {
 	// A cross-site purge is refused like every mutation.
 	r = e.do("DELETE", "/llm_gateway/cache", nil, withHeader("Origin", "https://evil.example"))
 	wantStatus(t, "cross-origin purge", r, http.StatusForbidden)
+}
+
+// TestProvidersHealth: GET /llm_gateway/providers reports each target's
+// circuit.
+func TestProvidersHealth(t *testing.T) {
+	e := newAPIEnv(t, false)
+	for range health.DefaultThreshold {
+		e.b.health.Failure(health.Key("openai", "gpt-4o-mini"), "status 503")
+	}
+	e.b.health.Success(health.Key("anthropic", "claude-haiku-4-5"))
+	r := e.do("GET", "/llm_gateway/providers", nil)
+	wantStatus(t, "providers", r, http.StatusOK)
+	var out struct {
+		Targets []health.TargetHealth `json:"targets"`
+	}
+	r.decode(t, &out)
+	if len(out.Targets) != 2 {
+		t.Fatalf("targets %s", r.body)
+	}
+	a, o := out.Targets[0], out.Targets[1]
+	if a.Provider != "anthropic" || a.State != health.Closed || a.Successes != 1 {
+		t.Errorf("anthropic %+v", a)
+	}
+	if o.Provider != "openai" || o.Model != "gpt-4o-mini" || o.State != health.Open || o.OpenUntil == nil ||
+		o.ConsecutiveFailures != health.DefaultThreshold || o.LastError != "status 503" {
+		t.Errorf("openai %+v", o)
+	}
 }

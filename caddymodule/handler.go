@@ -240,6 +240,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Policies:       policies,
 		Observer:       h.app.st,
 		ClientIP:       clientIP,
+		Health:         h.app.st.health,
 	}
 	if c := h.Cache; c != nil {
 		cfg.Cache = h.app.st.cache

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 )
 
 // The gateway's Prometheus collectors. They are package-level, so their
@@ -25,6 +26,7 @@ var metrics = struct {
 	duration   *prometheus.HistogramVec
 	ttfb       *prometheus.HistogramVec
 	rejections *prometheus.CounterVec
+	circuit    *prometheus.GaugeVec
 }{
 	requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "llm_gateway", Name: "requests_total",
@@ -52,6 +54,10 @@ var metrics = struct {
 		Namespace: "caddy", Subsystem: "llm_gateway", Name: "rejections_total",
 		Help: "Requests the gateway refused itself, by reason (unauthenticated, forbidden, policy_denied, model_not_allowed, budget, rate_limit, invalid_request, too_large, not_found, unavailable).",
 	}, []string{"reason"}),
+	circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "caddy", Subsystem: "llm_gateway", Name: "circuit_open",
+		Help: "1 while a target's (provider and upstream model) circuit is open or half-open after consecutive failures, 0 once it closes. Set for targets that have changed state.",
+	}, []string{"provider", "model"}),
 }
 
 // registerMetrics registers the collectors into a config's registry
@@ -60,7 +66,7 @@ func registerMetrics(reg *prometheus.Registry) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{metrics.requests, metrics.tokens, metrics.cost, metrics.duration, metrics.ttfb, metrics.rejections} {
+	for _, c := range []prometheus.Collector{metrics.requests, metrics.tokens, metrics.cost, metrics.duration, metrics.ttfb, metrics.rejections, metrics.circuit} {
 		var already prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &already) {
 			return err
@@ -141,4 +147,17 @@ func observeMetrics(o *gateway.Outcome) {
 			metrics.ttfb.WithLabelValues(rec.Provider, model).Observe(rec.TTFB.Seconds())
 		}
 	}
+}
+
+// observeCircuit records a target's circuit state change.
+func observeCircuit(provider, model string, s health.State) {
+	m := modelLabel(model)
+	if m == "_other" {
+		return // one gauge cannot stand for several targets
+	}
+	v := 0.0
+	if s != health.Closed {
+		v = 1
+	}
+	metrics.circuit.WithLabelValues(provider, m).Set(v)
 }

@@ -3,6 +3,7 @@ package caddymodule_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -31,6 +32,11 @@ func TestFallbackThroughCaddy(t *testing.T) {
 			to anthropic claude-haiku-4-5 priority 1
 			retries 1
 		}
+		route down {
+			to openai gpt-4o-down
+			to anthropic claude-haiku-4-5 priority 1
+			retries 4
+		}
 	}
 `, openaiUp.URL, openAIKey, anthropicUp.URL, anthropicKey))
 	_, tok := mintToken(t, "fallback")
@@ -54,4 +60,64 @@ func TestFallbackThroughCaddy(t *testing.T) {
 	if n := len(anthropicUp.Requests()); n != 1 {
 		t.Errorf("the fallback got %d requests, want 1", n)
 	}
+
+	// The admin API reports each target's health.
+	var out struct {
+		Targets []struct {
+			Provider, Model, State string
+			Failures, Successes    int
+			LastError              string `json:"last_error"`
+		} `json:"targets"`
+	}
+	adminJSON(t, "GET", "/llm_gateway/providers", "", 200, &out)
+	found := 0
+	for _, h := range out.Targets {
+		switch {
+		case h.Provider == "openai" && h.Model == "gpt-4o-mini":
+			found++
+			if h.Failures != 2 || h.State != "closed" || h.LastError != "status 503" {
+				t.Errorf("openai target %+v", h)
+			}
+		case h.Provider == "anthropic" && h.Model == "claude-haiku-4-5":
+			found++
+			if h.Successes != 1 || h.State != "closed" {
+				t.Errorf("anthropic target %+v", h)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("targets %+v", out.Targets)
+	}
+
+	// Five failures in a row open a circuit: the admin API and the metrics
+	// say so.
+	resp, err = client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "down",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if err != nil || resp.Choices[0].Message.Content != "Answered by the fallback" {
+		t.Fatalf("down: %v", err)
+	}
+	adminJSON(t, "GET", "/llm_gateway/providers", "", 200, &out)
+	open := false
+	for _, h := range out.Targets {
+		open = open || h.Provider == "openai" && h.Model == "gpt-4o-down" && h.State == "open"
+	}
+	if !open {
+		t.Errorf("the circuit of openai/gpt-4o-down is not open: %+v", out.Targets)
+	}
+	_, metricsText := adminDo(t, "GET", "/metrics", "")
+	if !strings.Contains(string(metricsText), `caddy_llm_gateway_circuit_open{model="gpt-4o-down",provider="openai"} 1`) {
+		t.Errorf("the circuit metric is missing:\n%s", grepLines(string(metricsText), "circuit"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/audit"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/seal"
@@ -72,6 +73,9 @@ type state struct {
 	// cache is the response cache shared by every handler using the
 	// directory, so reloads keep it warm.
 	cache *cache.Cache
+	// health holds the targets' circuits, shared by every handler and kept
+	// across reloads.
+	health *health.Tracker
 }
 
 // spendEvery is how often settled spend is written: a kill -9 loses at
@@ -94,6 +98,7 @@ func acquireState(dir string, log *zap.Logger) (*state, error) {
 		s.retention.Store(int64(DefaultAuditRetention))
 		s.audit = audit.NewWriter(auditSink{s}, audit.Options{Logger: log})
 		s.cache = cache.New(cacheBackend{s}, cache.Options{Logger: log})
+		s.health = health.New(health.Options{OnChange: observeCircuit})
 		return s, nil
 	})
 	if err != nil {
@@ -292,6 +297,9 @@ func (s *state) FlushAudit(ctx context.Context) error { return s.audit.Flush(ctx
 
 // CacheStats describes the response cache.
 func (s *state) CacheStats(ctx context.Context) any { return s.cache.Stats(ctx) }
+
+// Health reports the circuit of every target requests went to.
+func (s *state) Health(context.Context) any { return s.health.Snapshot() }
 
 // PurgeCache empties the response cache.
 func (s *state) PurgeCache(ctx context.Context) (int, error) { return s.cache.Purge(ctx) }

@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/audit"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/pricing"
@@ -86,6 +87,10 @@ type Config struct {
 	// RetryBackoff is the base delay before retrying a failed provider
 	// call (doubled at each retry, jittered); default DefaultRetryBackoff.
 	RetryBackoff time.Duration
+	// Health tracks the targets' circuits; nil makes one with the default
+	// threshold and cooldown. Give the same tracker to successive
+	// configurations to keep what they learnt across reloads.
+	Health *health.Tracker
 	// Redactor removes secrets from captured bodies; default one that
 	// knows only the token and key shapes.
 	Redactor *audit.Redactor
@@ -134,6 +139,7 @@ type Gateway struct {
 	clientIP func(*http.Request) string
 
 	retryBackoff time.Duration
+	health       *health.Tracker
 
 	svcPolicies policyCache
 	router      *route.Router
@@ -184,6 +190,10 @@ func New(cfg Config) (*Gateway, error) {
 	if g.clientIP == nil {
 		g.clientIP = remoteIP
 	}
+	g.health = cfg.Health
+	if g.health == nil {
+		g.health = health.New(health.Options{})
+	}
 	g.retryBackoff = cfg.RetryBackoff
 	if g.retryBackoff <= 0 {
 		g.retryBackoff = DefaultRetryBackoff
@@ -226,6 +236,9 @@ func New(cfg Config) (*Gateway, error) {
 		"/openai/v1/chat/completions", "/openai/v1/embeddings", "/openai/v1/responses"}
 	return g, nil
 }
+
+// Health reports the circuits of the targets requests went to.
+func (g *Gateway) Health() []health.TargetHealth { return g.health.Snapshot() }
 
 // ServeHTTP serves one request of any surface.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {

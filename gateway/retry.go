@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 )
 
@@ -66,15 +67,28 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 		}
 		lastErr = err
 	}
-	for ti, t := range x.plan {
-		if ti > 0 {
+	tried := 0
+	for ti := 0; ti < len(x.plan); ti++ {
+		t := x.plan[ti]
+		key := health.Key(t.Provider, t.Model)
+		if !g.health.Allow(key) {
+			if ti < len(x.plan)-1 || tried > 0 {
+				continue // the circuit is open: try the next target
+			}
+			// Every target's circuit is open: try the last one all the
+			// same rather than fail without asking anyone.
+		}
+		tried++
+		if ti > 0 || x.provider.Name() != t.Provider || x.upstream != t.Model {
 			if err := g.useTarget(x, t); err != nil {
+				g.health.Release(key)
 				continue // this target cannot answer such a request
 			}
 			x.cost.price, x.cost.priced = g.prices().Lookup(x.provider.Type(), x.upstream)
 		}
 		call, err := g.prepare(x, r)
 		if err != nil {
+			g.health.Release(key)
 			if ti == 0 {
 				return nil, nil, err // the client's request, as the first target takes it
 			}
@@ -91,6 +105,7 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 			x.attempts++
 			resp, err := x.provider.Send(ctx, call)
 			if ctx.Err() != nil {
+				g.health.Release(key)
 				if resp != nil {
 					resp.Body.Close()
 				}
@@ -100,6 +115,7 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 				return nil, nil, errClientGone
 			}
 			if err == nil && !retryable(resp.StatusCode) {
+				g.health.Success(key) // a 4xx is the request's fault, not the target's
 				if last != nil {
 					last.Body.Close()
 				}
@@ -112,20 +128,26 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 			if err != nil {
 				g.log.Warn("provider request failed", zap.String("provider", x.provider.Name()), zap.Int("attempt", x.attempts), zap.Error(err))
 				keep(nil, nil, g.sendError(x, ctx, err))
-				if errors.Is(err, provider.ErrNotSent) || isTimeout(err) {
-					// Nothing to retry when the call could not be built;
-					// a provider that let the time run out is not asked
-					// again (the next target is).
-					break
+				if errors.Is(err, provider.ErrNotSent) {
+					g.health.Release(key)
+					break // nothing to retry: the call could not be built
+				}
+				g.health.Failure(key, failureReason(err))
+				if isTimeout(err) {
+					break // a provider that let the time run out is not asked again
 				}
 			} else {
 				g.log.Info("provider answered with a retryable error", zap.String("provider", x.provider.Name()),
 					zap.Int("status", resp.StatusCode), zap.Int("attempt", x.attempts))
+				g.health.Failure(key, "status "+strconv.Itoa(resp.StatusCode))
 				keep(resp, call, nil)
 				x.target = ti
 				if d, ok := retryAfter(resp.Header); ok && d > maxRetryAfter {
 					break // the provider will not be back soon: try the next target
 				}
+			}
+			if attempt < x.retries && !g.health.Allow(key) {
+				break // the circuit opened: no point in retrying here
 			}
 		}
 		if errors.Is(lastErr, errClientGone) {
@@ -185,6 +207,18 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 		return max(time.Until(t), 0), true
 	}
 	return 0, false
+}
+
+// failureReason describes a failed call for the health report, without
+// any detail that could carry a secret.
+func failureReason(err error) string {
+	switch {
+	case isTimeout(err):
+		return "timeout"
+	case errors.Is(err, provider.ErrIdleTimeout):
+		return "idle timeout"
+	}
+	return "connection failed"
 }
 
 // isTimeout reports whether a provider call failed because a time limit

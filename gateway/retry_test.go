@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 )
 
@@ -15,17 +17,6 @@ import (
 // and checks what the client gets, how many calls each provider got, and
 // what the audit record says.
 func TestRetriesAndFallbacks(t *testing.T) {
-	obs := &outcomes{}
-	f := newFixture(t, func(c *gateway.Config) {
-		c.Observer = obs
-		c.Routes = append([]route.Rule{
-			{Pattern: "resilient", Targets: []route.Target{
-				{Provider: "openai", Model: "gpt-4o-mini"},
-				{Provider: "anthropic", Model: "claude-sonnet-4-5", Priority: 1},
-			}},
-			{Pattern: "no-retries", Retries: new(int), Targets: []route.Target{{Provider: "openai", Model: "gpt-4o-mini"}}},
-		}, c.Routes...)
-	})
 	const single = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
 	const resilient = `{"model":"resilient","messages":[{"role":"user","content":"hi"}]}`
 	const resilientStream = `{"model":"resilient","stream":true,"messages":[{"role":"user","content":"hi"}]}`
@@ -55,10 +46,10 @@ func TestRetriesAndFallbacks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// A fixture per case: each starts with every circuit closed.
+			obs := &outcomes{}
+			f := newResilientFixture(t, obs)
 			f.openai.Set(c.openai)
-			f.anthropic.Set(fakeprovider.Behavior{})
-			f.openai.Reset()
-			f.anthropic.Reset()
 			before := obs.count()
 			resp, b := f.post(t, "/v1/chat/completions", c.body)
 			if resp.StatusCode != c.status {
@@ -87,6 +78,80 @@ func TestRetriesAndFallbacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newResilientFixture is a gateway whose route "resilient" falls back
+// from openai to anthropic, and whose route "no-retries" retries nothing.
+func newResilientFixture(t *testing.T, obs gateway.Observer, mutate ...func(*gateway.Config)) *fixture {
+	return newFixture(t, append([]func(*gateway.Config){func(c *gateway.Config) {
+		c.Observer = obs
+		c.Routes = append([]route.Rule{
+			{Pattern: "resilient", Targets: []route.Target{
+				{Provider: "openai", Model: "gpt-4o-mini"},
+				{Provider: "anthropic", Model: "claude-sonnet-4-5", Priority: 1},
+			}},
+			{Pattern: "no-retries", Retries: new(int), Targets: []route.Target{{Provider: "openai", Model: "gpt-4o-mini"}}},
+		}, c.Routes...)
+	}}, mutate...)...)
+}
+
+// TestCircuitBreaker: consecutive failures open a target's circuit, after
+// which requests go straight to the fallback; after the cooldown one probe
+// is let through, and its success closes the circuit.
+func TestCircuitBreaker(t *testing.T) {
+	clk := struct {
+		sync.Mutex
+		t time.Time
+	}{t: time.Unix(1_000_000, 0)}
+	now := func() time.Time { clk.Lock(); defer clk.Unlock(); return clk.t }
+	tracker := health.New(health.Options{Threshold: 5, Cooldown: time.Minute, Now: now})
+	f := newResilientFixture(t, &outcomes{}, func(c *gateway.Config) { c.Health = tracker })
+	const body = `{"model":"resilient","messages":[{"role":"user","content":"hi"}]}`
+	f.openai.Set(fakeprovider.Behavior{Status: 503})
+	steps := []struct {
+		openaiN, anthropicN int
+		state               health.State
+	}{
+		{3, 1, health.Closed}, // 3 failures
+		{2, 1, health.Open},   // the 5th failure opens the circuit: no third retry
+		{0, 1, health.Open},   // open: straight to the fallback
+	}
+	for i, s := range steps {
+		f.openai.Reset()
+		f.anthropic.Reset()
+		resp, b := f.post(t, "/v1/chat/completions", body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("step %d: %d %s", i, resp.StatusCode, b)
+		}
+		if o, a := len(f.openai.Requests()), len(f.anthropic.Requests()); o != s.openaiN || a != s.anthropicN {
+			t.Fatalf("step %d: openai %d, anthropic %d requests; want %d, %d", i, o, a, s.openaiN, s.anthropicN)
+		}
+		if st := targetState(tracker, "openai", "gpt-4o-mini"); st != s.state {
+			t.Fatalf("step %d: circuit %s, want %s", i, st, s.state)
+		}
+	}
+	// The provider is back; after the cooldown a probe closes the circuit.
+	f.openai.Set(fakeprovider.Behavior{})
+	clk.Lock()
+	clk.t = clk.t.Add(time.Minute)
+	clk.Unlock()
+	f.openai.Reset()
+	f.anthropic.Reset()
+	if resp, b := f.post(t, "/v1/chat/completions", body); resp.StatusCode != 200 || len(f.openai.Requests()) != 1 || len(f.anthropic.Requests()) != 0 {
+		t.Fatalf("probe: %d %s", resp.StatusCode, b)
+	}
+	if st := targetState(tracker, "openai", "gpt-4o-mini"); st != health.Closed {
+		t.Fatalf("after a good probe the circuit is %s", st)
+	}
+}
+
+func targetState(tr *health.Tracker, provider, model string) health.State {
+	for _, h := range tr.Snapshot() {
+		if h.Provider == provider && h.Model == model {
+			return h.State
+		}
+	}
+	return ""
 }
 
 // TestRetryWaitsForRetryAfter: the gateway waits what the provider asked
