@@ -114,8 +114,26 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 							return d.Errf("retries must be a number from 0 to %d, not %q", route.MaxRetries, v)
 						}
 						r.Retries = &n
+					case "first_byte_timeout", "idle_timeout", "total_timeout":
+						name := d.Val()
+						var v string
+						if !d.Args(&v) || d.NextArg() {
+							return d.Errf("%s takes a duration", name)
+						}
+						dur, err := caddy.ParseDuration(v)
+						if err != nil || dur <= 0 {
+							return d.Errf("%s: invalid duration %q", name, v)
+						}
+						switch name {
+						case "first_byte_timeout":
+							r.FirstByteTimeout = caddy.Duration(dur)
+						case "idle_timeout":
+							r.IdleTimeout = caddy.Duration(dur)
+						default:
+							r.TotalTimeout = caddy.Duration(dur)
+						}
 					default:
-						return d.Errf("unrecognized route subdirective %q (want: to, retries)", d.Val())
+						return d.Errf("unrecognized route subdirective %q (want: to, retries, first_byte_timeout, idle_timeout, total_timeout)", d.Val())
 					}
 				}
 				if len(r.To) == 0 {

@@ -124,6 +124,16 @@ type Route struct {
 	// reached the client (a connection error, 429 or 5xx) is retried on a
 	// target before the next target is tried. Default 2.
 	Retries *int `json:"retries,omitempty"`
+	// FirstByteTimeout bounds the wait for the first byte of a target's
+	// answer; a target that misses it is not retried, the next target is
+	// tried. Default: the provider's header_timeout.
+	FirstByteTimeout caddy.Duration `json:"first_byte_timeout,omitempty"`
+	// IdleTimeout bounds a silence while reading an answer (between stream
+	// events). Default: the provider's idle_timeout.
+	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
+	// TotalTimeout bounds the whole exchange with providers, retries and
+	// the relay of the answer included. Default: none.
+	TotalTimeout caddy.Duration `json:"total_timeout,omitempty"`
 }
 
 // Target is one provider (and optionally another model name) a route sends
@@ -205,7 +215,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	rules := make([]route.Rule, 0, len(h.Routes))
 	for _, r := range h.Routes {
-		rule := route.Rule{Pattern: r.Match, Retries: r.Retries}
+		rule := route.Rule{Pattern: r.Match, Retries: r.Retries, Timeouts: route.Timeouts{
+			FirstByte: time.Duration(r.FirstByteTimeout), Idle: time.Duration(r.IdleTimeout), Total: time.Duration(r.TotalTimeout),
+		}}
 		for _, t := range r.To {
 			rule.Targets = append(rule.Targets, route.Target(t))
 		}

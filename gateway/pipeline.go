@@ -40,8 +40,9 @@ type exchange struct {
 	mode     mode
 	// plan holds the route's targets in the order to try them (plan[0]
 	// first); retries is how many times to retry on each.
-	plan    []route.Target
-	retries int
+	plan     []route.Target
+	retries  int
+	timeouts route.Timeouts
 	// attempts counts the calls made to providers; target is the index in
 	// plan of the target that answered.
 	attempts int
@@ -155,6 +156,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	}
 	if g.lookup(w, r, x) {
 		return // answered from the cache
+	}
+	if x.timeouts.Total > 0 {
+		// The whole exchange with providers, relay included; the client's
+		// own departure is told apart by the cause.
+		ctx, cancel := context.WithTimeoutCause(r.Context(), x.timeouts.Total, errTotalTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	resp, call, err := g.send(r, x)
 	if err != nil {
@@ -289,7 +297,7 @@ func (g *Gateway) route(x *exchange) error {
 	}
 	x.plan = append(make([]route.Target, 0, 1+len(res.Fallbacks)), route.Target{Provider: res.Provider, Model: res.Model})
 	x.plan = append(x.plan, res.Fallbacks...)
-	x.retries = res.Retries
+	x.retries, x.timeouts = res.Retries, res.Timeouts
 	return g.useTarget(x, x.plan[0])
 }
 
@@ -318,7 +326,8 @@ func (g *Gateway) useTarget(x *exchange, t route.Target) error {
 // prepare builds the upstream call: the body in the provider's dialect and
 // the client headers allowed through.
 func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) {
-	c := &provider.Call{Op: x.ep.op, Model: x.upstream, Stream: x.stream, Header: http.Header{}}
+	c := &provider.Call{Op: x.ep.op, Model: x.upstream, Stream: x.stream, Header: http.Header{},
+		FirstByteTimeout: x.timeouts.FirstByte, IdleTimeout: x.timeouts.Idle}
 	if g.keys != nil {
 		key, baseURL, err := g.keys.ProviderKey(r.Context(), x.provider.Name(), x.id.Service)
 		if err != nil {
@@ -415,10 +424,18 @@ func askForUsage(x *exchange) error {
 
 // sendError classifies a failure to get response headers from a provider.
 func (g *Gateway) sendError(x *exchange, ctx context.Context, err error) error {
-	if ctx.Err() != nil {
+	if clientGone(ctx) {
 		return errClientGone
 	}
+	if ctx.Err() != nil {
+		return &apiError{status: http.StatusGatewayTimeout, kind: kindTimeout, code: "upstream_timeout",
+			message: fmt.Sprintf("the providers of model %q did not answer within the route's total timeout", x.model)}
+	}
 	g.log.Warn("provider request failed", zap.String("provider", x.provider.Name()), zap.Error(err))
+	if errors.Is(err, provider.ErrFirstByteTimeout) {
+		return &apiError{status: http.StatusGatewayTimeout, kind: kindTimeout, code: "upstream_timeout",
+			message: fmt.Sprintf("provider %q sent nothing within the route's first-byte timeout", x.provider.Name())}
+	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return &apiError{status: http.StatusGatewayTimeout, kind: kindTimeout, code: "upstream_timeout",
@@ -426,6 +443,16 @@ func (g *Gateway) sendError(x *exchange, ctx context.Context, err error) error {
 	}
 	return &apiError{status: http.StatusBadGateway, kind: kindUpstream, code: "upstream_unreachable",
 		message: fmt.Sprintf("provider %q is unreachable", x.provider.Name())}
+}
+
+// errTotalTimeout is the cause of an exchange cut by its route's total
+// timeout.
+var errTotalTimeout = errors.New("the route's total timeout ran out")
+
+// clientGone reports whether ctx ended because the client went away (and
+// not because of the route's total timeout).
+func clientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errTotalTimeout)
 }
 
 // errClientGone means the client went away; nothing can be answered.

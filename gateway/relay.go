@@ -206,7 +206,7 @@ func copyBody(w io.Writer, r io.Reader) error {
 
 // readError classifies a failure while reading a provider's body.
 func (g *Gateway) readError(x *exchange, err error) error {
-	if errors.Is(err, provider.ErrIdleTimeout) {
+	if errors.Is(err, provider.ErrIdleTimeout) || errors.Is(err, provider.ErrFirstByteTimeout) {
 		return &apiError{status: http.StatusGatewayTimeout, kind: kindTimeout, code: "upstream_timeout",
 			message: fmt.Sprintf("provider %q stopped sending", x.provider.Name())}
 	}

@@ -98,13 +98,13 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 		for attempt := 0; attempt <= x.retries; attempt++ {
 			if attempt > 0 {
 				if err := sleepCtx(ctx, g.backoff(attempt, last)); err != nil {
-					keep(nil, nil, errClientGone)
+					keep(nil, nil, g.sendError(x, ctx, err))
 					break
 				}
 			}
 			x.attempts++
 			resp, err := x.provider.Send(ctx, call)
-			if ctx.Err() != nil {
+			if ctx.Err() != nil { // the client left, or the route's total timeout ran out
 				g.health.Release(key)
 				if resp != nil {
 					resp.Body.Close()
@@ -112,7 +112,7 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 				if last != nil {
 					last.Body.Close()
 				}
-				return nil, nil, errClientGone
+				return nil, nil, g.sendError(x, ctx, context.Cause(ctx))
 			}
 			if err == nil && !retryable(resp.StatusCode) {
 				g.health.Success(key) // a 4xx is the request's fault, not the target's
@@ -150,15 +150,15 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 				break // the circuit opened: no point in retrying here
 			}
 		}
-		if errors.Is(lastErr, errClientGone) {
+		if ctx.Err() != nil {
 			break
 		}
 	}
-	if errors.Is(lastErr, errClientGone) {
+	if ctx.Err() != nil {
 		if last != nil {
 			last.Body.Close()
 		}
-		return nil, nil, errClientGone
+		return nil, nil, g.sendError(x, ctx, context.Cause(ctx))
 	}
 	if last != nil {
 		// Relay the last provider's error answer, from that provider.
@@ -213,6 +213,8 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 // any detail that could carry a secret.
 func failureReason(err error) string {
 	switch {
+	case errors.Is(err, provider.ErrFirstByteTimeout):
+		return "first-byte timeout"
 	case isTimeout(err):
 		return "timeout"
 	case errors.Is(err, provider.ErrIdleTimeout):
@@ -225,7 +227,8 @@ func failureReason(err error) string {
 // ran out.
 func isTimeout(err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, provider.ErrFirstByteTimeout) ||
+		errors.As(err, &ne) && ne.Timeout()
 }
 
 // sleepCtx waits d, or until ctx is done.

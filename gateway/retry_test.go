@@ -91,8 +91,71 @@ func newResilientFixture(t *testing.T, obs gateway.Observer, mutate ...func(*gat
 				{Provider: "anthropic", Model: "claude-sonnet-4-5", Priority: 1},
 			}},
 			{Pattern: "no-retries", Retries: new(int), Targets: []route.Target{{Provider: "openai", Model: "gpt-4o-mini"}}},
+			{Pattern: "timed", Timeouts: route.Timeouts{FirstByte: 150 * time.Millisecond}, Targets: []route.Target{
+				{Provider: "openai", Model: "gpt-4o-mini"},
+				{Provider: "anthropic", Model: "claude-sonnet-4-5", Priority: 1},
+			}},
+			{Pattern: "timed-alone", Timeouts: route.Timeouts{FirstByte: 150 * time.Millisecond},
+				Targets: []route.Target{{Provider: "openai", Model: "gpt-4o-mini"}}},
+			{Pattern: "idle", Timeouts: route.Timeouts{Idle: 100 * time.Millisecond},
+				Targets: []route.Target{{Provider: "openai", Model: "gpt-4o-mini"}}},
+			{Pattern: "total", Timeouts: route.Timeouts{Total: 300 * time.Millisecond},
+				Targets: []route.Target{{Provider: "openai", Model: "gpt-4o-mini"}}},
 		}, c.Routes...)
 	}}, mutate...)...)
+}
+
+// TestRouteTimeouts: a slow first byte moves on to the fallback without a
+// retry; a hang with nothing to fall back to is a 504; a stream that goes
+// silent, or runs past the total timeout, ends with an error event.
+func TestRouteTimeouts(t *testing.T) {
+	chat := func(model string, stream bool) string {
+		s := ""
+		if stream {
+			s = `"stream":true,`
+		}
+		return `{"model":"` + model + `",` + s + `"messages":[{"role":"user","content":"hi"}]}`
+	}
+	long := strings.Repeat("word ", 40)
+	cases := []struct {
+		name      string
+		body      string
+		openai    fakeprovider.Behavior
+		status    int
+		openaiN   int
+		fallbackN int
+		lastEvent string // for streams: what the last event holds
+	}{
+		{"slow first byte: the fallback answers", chat("timed", false), fakeprovider.Behavior{FirstByteDelay: time.Second}, 200, 1, 1, ""},
+		{"slow first byte of a stream: the fallback answers", chat("timed", true), fakeprovider.Behavior{FirstByteDelay: time.Second}, 200, 1, 1, "[DONE]"},
+		{"hang, nothing to fall back to", chat("timed-alone", false), fakeprovider.Behavior{Hang: true}, 504, 1, 0, ""},
+		{"a first byte in time is enough", chat("timed-alone", true), fakeprovider.Behavior{Reply: long, ChunkDelay: 20 * time.Millisecond}, 200, 1, 0, "[DONE]"},
+		{"silence mid-stream", chat("idle", true), fakeprovider.Behavior{Reply: long, ChunkDelay: 300 * time.Millisecond}, 200, 1, 0, "stopped sending"},
+		{"past the total timeout", chat("total", true), fakeprovider.Behavior{Reply: long, ChunkDelay: 50 * time.Millisecond}, 200, 1, 0, "total timeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := &outcomes{}
+			f := newResilientFixture(t, obs)
+			f.openai.Set(c.openai)
+			resp, b := f.post(t, "/v1/chat/completions", c.body)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, b)
+			}
+			if n := len(f.openai.Requests()); n != c.openaiN {
+				t.Errorf("openai got %d requests, want %d", n, c.openaiN)
+			}
+			if n := len(f.anthropic.Requests()); n != c.fallbackN {
+				t.Errorf("anthropic got %d requests, want %d", n, c.fallbackN)
+			}
+			if c.lastEvent != "" {
+				events := readEvents(t, strings.NewReader(string(b)))
+				if len(events) == 0 || !strings.Contains(events[len(events)-1], c.lastEvent) {
+					t.Errorf("the stream ends with %q, want %q", events[len(events)-1:], c.lastEvent)
+				}
+			}
+		})
+	}
 }
 
 // TestCircuitBreaker: consecutive failures open a target's circuit, after

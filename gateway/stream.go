@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -67,13 +68,17 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 				}
 				return
 			}
-			if r.Context().Err() != nil {
+			if clientGone(r.Context()) {
 				x.errType = "client_disconnected"
 				return // the client left; the upstream request is canceled with it
 			}
 			g.log.Warn("provider stream broke", zap.String("provider", x.provider.Name()), zap.Error(err))
 			x.errType = "stream_interrupted"
-			w.Write(streamErrorEvent(x, streamBreakMessage(x, err)))
+			msg := streamBreakMessage(x, err)
+			if errors.Is(context.Cause(r.Context()), errTotalTimeout) {
+				msg = "the stream from provider " + strconv.Quote(x.provider.Name()) + " ran past the route's total timeout"
+			}
+			w.Write(streamErrorEvent(x, msg))
 			rc.Flush()
 			return
 		}
@@ -187,6 +192,9 @@ func isUsageChunk(data []byte) bool {
 }
 
 func streamBreakMessage(x *exchange, err error) string {
+	if errors.Is(err, provider.ErrFirstByteTimeout) {
+		return "provider " + strconv.Quote(x.provider.Name()) + " sent nothing within the route's first-byte timeout"
+	}
 	if errors.Is(err, provider.ErrIdleTimeout) {
 		return "provider " + strconv.Quote(x.provider.Name()) + " stopped sending mid-stream"
 	}

@@ -93,5 +93,5 @@ func (b *base) forward(ctx context.Context, f *Forward, u *url.URL, auth func(h 
 	if f.ContentType != "" {
 		req.Header.Set("Content-Type", f.ContentType)
 	}
-	return b.do(ctx, cancel, req, f.APIKey, auth)
+	return b.do(ctx, cancel, req, f.APIKey, auth, 0, 0)
 }

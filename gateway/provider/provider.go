@@ -68,6 +68,14 @@ type Call struct {
 	// stored key that belongs to another endpoint, such as another Azure
 	// resource. It comes from the operator, never from a request.
 	BaseURL string
+	// FirstByteTimeout, when > 0, bounds the wait for the first byte of
+	// the answer's body (headers included): a reasoning model may think
+	// for a minute before its first token. The call then fails with
+	// ErrFirstByteTimeout.
+	FirstByteTimeout time.Duration
+	// IdleTimeout, when > 0, replaces the provider's idle timeout for this
+	// call.
+	IdleTimeout time.Duration
 }
 
 // Provider is an LLM provider the gateway can send requests to.
@@ -91,6 +99,10 @@ type Provider interface {
 // ErrIdleTimeout is the cause of a response body read that failed because
 // the provider sent nothing for longer than the idle timeout.
 var ErrIdleTimeout = errors.New("provider sent nothing within the idle timeout")
+
+// ErrFirstByteTimeout is the cause of a call that failed because the
+// provider sent no byte of its answer within Call.FirstByteTimeout.
+var ErrFirstByteTimeout = errors.New("provider sent nothing within the first-byte timeout")
 
 // ErrNotSent is the cause of a Send that failed before anything was sent:
 // the call could not be built (a model name that cannot be a URL path
@@ -295,24 +307,39 @@ func (b *base) send(ctx context.Context, c *Call, u *url.URL, auth func(h http.H
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	return b.do(ctx, cancel, req, c.APIKey, auth)
+	return b.do(ctx, cancel, req, c.APIKey, auth, c.FirstByteTimeout, c.IdleTimeout)
 }
 
 // do sets the user agent and the provider's auth (key, else the
 // configured key) on req and sends it. The answer's body fails reads after
 // the idle timeout, and an error answer's body is redacted of the key.
-func (b *base) do(ctx context.Context, cancel context.CancelCauseFunc, req *http.Request, key string, auth func(h http.Header, key string)) (*http.Response, error) {
+func (b *base) do(ctx context.Context, cancel context.CancelCauseFunc, req *http.Request, key string, auth func(h http.Header, key string),
+	firstByte, idle time.Duration) (*http.Response, error) {
 	req.Header.Set("User-Agent", "caddy-llm-gateway")
 	if key == "" {
 		key = b.cfg.APIKey
 	}
 	auth(req.Header, key)
+	var first *time.Timer
+	if firstByte > 0 {
+		first = time.AfterFunc(firstByte, func() { cancel(ErrFirstByteTimeout) })
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
+		if first != nil {
+			first.Stop()
+		}
+		if errors.Is(context.Cause(ctx), ErrFirstByteTimeout) {
+			err = ErrFirstByteTimeout
+		}
 		cancel(nil)
 		return nil, redactURL(err)
 	}
-	resp.Body = newIdleBody(ctx, resp.Body, b.cfg.IdleTimeout, cancel)
+	if idle <= 0 {
+		idle = b.cfg.IdleTimeout
+	}
+	resp.Body = newIdleBody(ctx, resp.Body, idle, cancel)
+	resp.Body.(*idleBody).first = first
 	if resp.StatusCode >= 400 {
 		resp.Body = redactedErrorBody(resp.Body, key)
 	}
@@ -353,6 +380,9 @@ type idleBody struct {
 	timeout time.Duration
 	timer   *time.Timer
 	cancel  context.CancelCauseFunc
+	// first, when set, fails the call unless a first byte arrives in time;
+	// it is stopped at the first byte.
+	first *time.Timer
 }
 
 func newIdleBody(ctx context.Context, body io.ReadCloser, timeout time.Duration, cancel context.CancelCauseFunc) *idleBody {
@@ -365,15 +395,27 @@ func (ib *idleBody) Read(p []byte) (int, error) {
 	n, err := ib.body.Read(p)
 	if n > 0 {
 		ib.timer.Reset(ib.timeout)
+		if ib.first != nil {
+			ib.first.Stop()
+			ib.first = nil
+		}
 	}
-	if err != nil && err != io.EOF && errors.Is(context.Cause(ib.ctx), ErrIdleTimeout) {
-		err = ErrIdleTimeout
+	if err != nil && err != io.EOF {
+		switch cause := context.Cause(ib.ctx); {
+		case errors.Is(cause, ErrIdleTimeout):
+			err = ErrIdleTimeout
+		case errors.Is(cause, ErrFirstByteTimeout):
+			err = ErrFirstByteTimeout
+		}
 	}
 	return n, err
 }
 
 func (ib *idleBody) Close() error {
 	ib.timer.Stop()
+	if ib.first != nil {
+		ib.first.Stop()
+	}
 	err := ib.body.Close()
 	ib.cancel(nil)
 	return err

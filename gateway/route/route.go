@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Target is one place a route can send a request.
@@ -39,6 +40,23 @@ type Rule struct {
 	// same target before the next target is tried; nil means
 	// DefaultRetries.
 	Retries *int
+	// Timeouts bound each call to a target; zero values leave the
+	// provider's own.
+	Timeouts Timeouts
+}
+
+// Timeouts bound the calls of a route.
+type Timeouts struct {
+	// FirstByte bounds the wait for the first byte of an answer (a
+	// reasoning model may think for a minute first). A target that misses
+	// it is not retried; the next target is tried.
+	FirstByte time.Duration
+	// Idle bounds a silence between two reads of the answer (between the
+	// events of a stream).
+	Idle time.Duration
+	// Total bounds the whole exchange with the provider, retries and the
+	// answer's relay included.
+	Total time.Duration
 }
 
 // DefaultRetries is how many times a request is retried on one target when
@@ -67,6 +85,8 @@ type Resolution struct {
 	Fallbacks []Target
 	// Retries is how many times to retry on each target.
 	Retries int
+	// Timeouts are the route's.
+	Timeouts Timeouts
 }
 
 // Router resolves model names. It is safe for concurrent use.
@@ -116,6 +136,9 @@ func New(providers []ProviderInfo, rules []Rule, aliases map[string]string) (*Ro
 				rule.Targets[i].Weight = 1
 			}
 		}
+		if t := rule.Timeouts; t.FirstByte < 0 || t.Idle < 0 || t.Total < 0 {
+			return nil, fmt.Errorf("route %q: negative timeout", rule.Pattern)
+		}
 		if rule.Retries != nil && (*rule.Retries < 0 || *rule.Retries > MaxRetries) {
 			return nil, fmt.Errorf("route %q: retries must be between 0 and %d", rule.Pattern, MaxRetries)
 		}
@@ -163,7 +186,7 @@ func (r *Router) Resolve(model string) (Resolution, bool) {
 	}
 	for _, rule := range r.rules {
 		if Match(rule.Pattern, model) {
-			res := Resolution{Retries: DefaultRetries}
+			res := Resolution{Retries: DefaultRetries, Timeouts: rule.Timeouts}
 			if rule.Retries != nil {
 				res.Retries = *rule.Retries
 			}
