@@ -704,13 +704,39 @@ func TestStoredProviderKeys(t *testing.T) {
 	}
 	assertUpstreamAuth(t, other, "api-key", storedKey)
 
+	// Two keys of the same priority share the traffic; a lower priority
+	// is not used while they exist.
+	const thirdKey = "azure-third-key-0123456789"
+	third := fakeprovider.New(t, fakeprovider.Azure, thirdKey)
+	var k3 struct{ ID string }
+	adminJSON(t, "POST", "/llm_gateway/providers/azure/keys",
+		`{"key":"`+thirdKey+`","label":"third resource","priority":0,"base_url":"`+third.URL+`"}`, 201, &k3)
+	var spare struct{ ID string }
+	adminJSON(t, "POST", "/llm_gateway/providers/azure/keys",
+		`{"key":"azure-spare-key-0123456789","label":"spare","priority":5,"base_url":"`+u.azure.URL+`"}`, 201, &spare)
+	before := len(u.azure.Requests())
+	for range 40 {
+		if err := chat(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := len(other.Requests())-1, len(third.Requests()); a < 5 || b < 5 || a+b != 40 || len(u.azure.Requests()) != before {
+		t.Fatalf("40 requests went %d / %d to the two priority-0 keys and %d to the others", a, b, len(u.azure.Requests())-before)
+	}
+	for _, id := range []string{k3.ID, spare.ID} {
+		if status, _ := adminDo(t, "DELETE", "/llm_gateway/providers/azure/keys/"+id, ""); status != 204 {
+			t.Fatalf("delete: %d", status)
+		}
+	}
+
 	// Pinned by another service; the first service keeps the preferred key.
+	pinnedBefore := len(other.Requests())
 	adminJSON(t, "PATCH", "/llm_gateway/services/"+u.service, `{"pinned_keys":{"azure":"`+k.ID+`"}}`, 200, nil)
 	if err := chat(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(other.Requests()); n != 2 {
-		t.Fatalf("second resource saw %d requests, want 2", n)
+	if n := len(other.Requests()) - pinnedBefore; n != 1 {
+		t.Fatalf("second resource saw %d requests, want 1", n)
 	}
 
 	// Deleting the key returns the provider to its Caddyfile key for

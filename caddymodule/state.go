@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -85,6 +86,7 @@ const spendEvery = time.Second
 // openKey is a stored provider key, unsealed.
 type openKey struct {
 	id, key, baseURL string
+	priority         int
 }
 
 // acquireState returns the state of dir, creating it (without opening the
@@ -496,7 +498,14 @@ func (s *state) ProviderKey(ctx context.Context, provider string, svc *storage.S
 	if len(keys) == 0 {
 		return "", "", nil
 	}
-	return keys[0].key, keys[0].baseURL, nil
+	// Spread requests over the keys of the best priority (keys are sorted
+	// by priority); a retry draws again, so it may use another key.
+	n := 1
+	for n < len(keys) && keys[n].priority == keys[0].priority {
+		n++
+	}
+	k := keys[rand.IntN(n)]
+	return k.key, k.baseURL, nil
 }
 
 func (s *state) providerKeys(ctx context.Context, provider string) ([]openKey, error) {
@@ -520,7 +529,7 @@ func (s *state) providerKeys(ctx context.Context, provider string) ([]openKey, e
 		if err != nil {
 			return nil, fmt.Errorf("opening stored key %s of provider %q: %w", k.ID, provider, err)
 		}
-		keys = append(keys, openKey{id: k.ID, key: string(pt), baseURL: k.BaseURL})
+		keys = append(keys, openKey{id: k.ID, key: string(pt), baseURL: k.BaseURL, priority: k.Priority})
 	}
 	s.keys[provider] = keys
 	return keys, nil
