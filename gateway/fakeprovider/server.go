@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	mrand "math/rand/v2"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -138,6 +139,10 @@ type Behavior struct {
 	// first FailFirst requests after Set; later requests are answered
 	// normally. It models a provider's bad moment, for retry tests.
 	FailFirst int
+	// FailRate, when > 0, applies Status, ResetConn and Hang to each
+	// request with this probability (0..1), at random; the others are
+	// answered normally. It models a flaky provider.
+	FailRate float64
 	// Models lists the model ids answered by the models endpoints. Empty
 	// means a small default list for the dialect.
 	Models []string
@@ -378,7 +383,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h func(*exchange)
 	s.open++
 	b := s.behavior
 	s.sinceSet++
-	if b.FailFirst > 0 && s.sinceSet > b.FailFirst {
+	if b.FailFirst > 0 && s.sinceSet > b.FailFirst || b.FailRate > 0 && mrand.Float64() >= b.FailRate {
 		b.Status, b.ResetConn, b.Hang = 0, false, false
 	}
 	s.mu.Unlock()
