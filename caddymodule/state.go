@@ -482,30 +482,53 @@ func (s *state) KeysChanged() {
 // ProviderKey chooses the stored key for a request: the key the service
 // pins for the provider, else the provider's preferred stored key, else ""
 // (the key in the configuration).
-func (s *state) ProviderKey(ctx context.Context, provider string, svc *storage.Service) (key, baseURL string, err error) {
+func (s *state) ProviderKey(ctx context.Context, provider string, svc *storage.Service, usable func(id string) bool) (gateway.ProviderKey, error) {
 	keys, err := s.providerKeys(ctx, provider)
 	if err != nil {
-		return "", "", err
+		return gateway.ProviderKey{}, err
 	}
 	if id, ok := svc.PinnedKeys[provider]; ok {
 		for _, k := range keys {
 			if k.id == id {
-				return k.key, k.baseURL, nil
+				return gateway.ProviderKey{ID: k.id, Key: k.key, BaseURL: k.baseURL}, nil
 			}
 		}
-		return "", "", fmt.Errorf("service %s pins key %s of provider %q, which does not exist", svc.ID, id, provider)
+		return gateway.ProviderKey{}, fmt.Errorf("service %s pins key %s of provider %q, which does not exist", svc.ID, id, provider)
 	}
+	return pickKey(keys, usable), nil
+}
+
+// pickKey spreads calls over the usable keys of the best priority (keys
+// are sorted by priority), falling back to the next priority when none of
+// a priority is usable, and to the best priority when none is usable at
+// all. No stored key: the zero ProviderKey (the Caddyfile's key).
+func pickKey(keys []openKey, usable func(id string) bool) gateway.ProviderKey {
 	if len(keys) == 0 {
-		return "", "", nil
+		return gateway.ProviderKey{}
 	}
-	// Spread requests over the keys of the best priority (keys are sorted
-	// by priority); a retry draws again, so it may use another key.
+	for from := 0; from < len(keys); {
+		to := from + 1
+		for to < len(keys) && keys[to].priority == keys[from].priority {
+			to++
+		}
+		var ok []int
+		for i := from; i < to; i++ {
+			if usable(keys[i].id) {
+				ok = append(ok, i)
+			}
+		}
+		if len(ok) > 0 {
+			k := keys[ok[rand.IntN(len(ok))]]
+			return gateway.ProviderKey{ID: k.id, Key: k.key, BaseURL: k.baseURL}
+		}
+		from = to
+	}
 	n := 1
 	for n < len(keys) && keys[n].priority == keys[0].priority {
 		n++
 	}
 	k := keys[rand.IntN(n)]
-	return k.key, k.baseURL, nil
+	return gateway.ProviderKey{ID: k.id, Key: k.key, BaseURL: k.baseURL}
 }
 
 func (s *state) providerKeys(ctx context.Context, provider string) ([]openKey, error) {

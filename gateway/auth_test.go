@@ -120,11 +120,11 @@ func TestServicePermissions(t *testing.T) {
 // keyFor is a KeySource that gives one service its own OpenAI key.
 type keyFor struct{ service, key string }
 
-func (k keyFor) ProviderKey(_ context.Context, provider string, s *storage.Service) (string, string, error) {
+func (k keyFor) ProviderKey(_ context.Context, provider string, s *storage.Service, _ func(string) bool) (gateway.ProviderKey, error) {
 	if provider == "openai" && s.ID == k.service {
-		return k.key, "", nil
+		return gateway.ProviderKey{ID: "key_1", Key: k.key}, nil
 	}
-	return "", "", nil
+	return gateway.ProviderKey{}, nil
 }
 
 func TestStoredProviderKey(t *testing.T) {

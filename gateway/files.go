@@ -90,12 +90,12 @@ func (g *Gateway) serveFiles(w http.ResponseWriter, r *http.Request, s Surface) 
 		f.ContentType = r.Header.Get("Content-Type")
 	}
 	if g.keys != nil {
-		key, baseURL, err := g.keys.ProviderKey(r.Context(), p.Name(), x.id.Service)
+		k, err := g.keys.ProviderKey(r.Context(), p.Name(), x.id.Service, func(string) bool { return true })
 		if err != nil {
 			g.fail(w, x, fmt.Errorf("choosing the key of provider %q: %w", p.Name(), err))
 			return
 		}
-		f.APIKey, f.BaseURL = key, baseURL
+		f.APIKey, f.BaseURL = k.Key, k.BaseURL
 	}
 	resp, err := fwd.Forward(r.Context(), f)
 	if err != nil {

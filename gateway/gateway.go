@@ -114,9 +114,20 @@ type Authenticator interface {
 // KeySource chooses the credential a request sends to a provider.
 type KeySource interface {
 	// ProviderKey returns the key to use with the provider on behalf of
-	// the service, and the base URL it belongs to; empty values mean the
-	// provider's configured key and base URL.
-	ProviderKey(ctx context.Context, provider string, s *storage.Service) (key, baseURL string, err error)
+	// the service: the service's pinned key if it has one, else one of the
+	// stored keys of the best priority among those usable says may be
+	// used (spread over them), else one of the next priority. A zero
+	// ProviderKey means the provider's configured key and base URL.
+	ProviderKey(ctx context.Context, provider string, s *storage.Service, usable func(id string) bool) (ProviderKey, error)
+}
+
+// ProviderKey is a stored provider key, chosen for one call.
+type ProviderKey struct {
+	// ID identifies the key (its circuit is tracked like a target's).
+	ID string
+	// Key is the credential; BaseURL the endpoint it belongs to (empty:
+	// the provider's).
+	Key, BaseURL string
 }
 
 // Gateway serves the inbound API surfaces. It is an http.Handler and safe

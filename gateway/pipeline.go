@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/cache"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/llm"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
@@ -47,6 +48,10 @@ type exchange struct {
 	// plan of the target that answered.
 	attempts int
 	target   int
+	keyID    string // the stored provider key of the current call, if any
+	// badKeys are the stored keys this request saw refused or rate
+	// limited: its retries draw another.
+	badKeys map[string]bool
 	// upOp is the operation asked of the provider (differs from ep.op
 	// when translating).
 	upOp provider.Operation
@@ -329,11 +334,14 @@ func (g *Gateway) prepare(x *exchange, r *http.Request) (*provider.Call, error) 
 	c := &provider.Call{Op: x.ep.op, Model: x.upstream, Stream: x.stream, Header: http.Header{},
 		FirstByteTimeout: x.timeouts.FirstByte, IdleTimeout: x.timeouts.Idle}
 	if g.keys != nil {
-		key, baseURL, err := g.keys.ProviderKey(r.Context(), x.provider.Name(), x.id.Service)
+		name := x.provider.Name()
+		k, err := g.keys.ProviderKey(r.Context(), name, x.id.Service, func(id string) bool {
+			return !x.badKeys[name+"/"+id] && g.health.Usable(keyHealth(name, id))
+		})
 		if err != nil {
-			return nil, fmt.Errorf("choosing the key of provider %q: %w", x.provider.Name(), err)
+			return nil, fmt.Errorf("choosing the key of provider %q: %w", name, err)
 		}
-		c.APIKey, c.BaseURL = key, baseURL
+		c.APIKey, c.BaseURL, x.keyID = k.Key, k.BaseURL, k.ID
 	}
 	if x.mode == translated {
 		body, err := g.translateRequest(x)
@@ -444,6 +452,9 @@ func (g *Gateway) sendError(x *exchange, ctx context.Context, err error) error {
 	return &apiError{status: http.StatusBadGateway, kind: kindUpstream, code: "upstream_unreachable",
 		message: fmt.Sprintf("provider %q is unreachable", x.provider.Name())}
 }
+
+// keyHealth is the health key of a stored provider key.
+func keyHealth(provider, id string) string { return health.Key(provider, "key:"+id) }
 
 // errTotalTimeout is the cause of an exchange cut by its route's total
 // timeout.

@@ -114,6 +114,30 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 				}
 				return nil, nil, g.sendError(x, ctx, context.Cause(ctx))
 			}
+			if x.keyID != "" {
+				// A stored key has a circuit of its own: a key that is rate
+				// limited or refused is avoided by the next draw.
+				kh := keyHealth(x.provider.Name(), x.keyID)
+				switch {
+				case err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+					g.health.Failure(kh, "status "+strconv.Itoa(resp.StatusCode))
+					if x.badKeys == nil {
+						x.badKeys = map[string]bool{}
+					}
+					x.badKeys[x.provider.Name()+"/"+x.keyID] = true
+				case err == nil:
+					g.health.Success(kh)
+				}
+				if err == nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && attempt < x.retries {
+					// This key is refused: another key of the provider may
+					// not be.
+					keep(resp, call, nil)
+					if call, err = g.prepare(x, r); err != nil {
+						break
+					}
+					continue
+				}
+			}
 			if err == nil && !retryable(resp.StatusCode) {
 				g.health.Success(key) // a 4xx is the request's fault, not the target's
 				if last != nil {
@@ -142,8 +166,14 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 				g.health.Failure(key, "status "+strconv.Itoa(resp.StatusCode))
 				keep(resp, call, nil)
 				x.target = ti
-				if d, ok := retryAfter(resp.Header); ok && d > maxRetryAfter {
+				if d, ok := retryAfter(resp.Header); ok && d > maxRetryAfter && x.keyID == "" {
 					break // the provider will not be back soon: try the next target
+				}
+			}
+			if x.keyID != "" {
+				// Draw the key again: a retry may go out with another.
+				if call, err = g.prepare(x, r); err != nil {
+					break
 				}
 			}
 			if attempt < x.retries && !g.health.Allow(key) {
@@ -177,7 +207,7 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 // Retry-After when it gave one, else a jittered exponential delay.
 func (g *Gateway) backoff(n int, last *http.Response) time.Duration {
 	if last != nil {
-		if d, ok := retryAfter(last.Header); ok {
+		if d, ok := retryAfter(last.Header); ok && d <= maxRetryAfter {
 			return d
 		}
 	}

@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"context"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
 
 // TestRetriesAndFallbacks drives each fault of a provider's bad moment
@@ -233,5 +236,51 @@ func TestRetryWaitsForRetryAfter(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < 300*time.Millisecond {
 		t.Fatalf("retried after %v, before the 300 ms the provider asked for", waited)
+	}
+}
+
+// twoKeys stores two keys of the same priority for the openai provider,
+// each belonging to its own fake server.
+type twoKeys struct{ a, b *fakeprovider.Server }
+
+func (k twoKeys) ProviderKey(_ context.Context, provider string, _ *storage.Service, usable func(string) bool) (gateway.ProviderKey, error) {
+	if provider != "openai" {
+		return gateway.ProviderKey{}, nil
+	}
+	keys := []gateway.ProviderKey{{ID: "key_a", Key: "sk-key-a-0123456789", BaseURL: k.a.URL}, {ID: "key_b", Key: "sk-key-b-0123456789", BaseURL: k.b.URL}}
+	var ok []gateway.ProviderKey
+	for _, key := range keys {
+		if usable(key.ID) {
+			ok = append(ok, key)
+		}
+	}
+	if len(ok) == 0 {
+		ok = keys
+	}
+	return ok[rand.IntN(len(ok))], nil
+}
+
+// TestKeyFailover: a stored key that is rate limited (or refused) is
+// avoided by the request's retry, which goes out with the provider's other
+// key; a key whose circuit opened is left alone by later requests.
+func TestKeyFailover(t *testing.T) {
+	a := fakeprovider.New(t, fakeprovider.OpenAI, "sk-key-a-0123456789")
+	b := fakeprovider.New(t, fakeprovider.OpenAI, "sk-key-b-0123456789")
+	a.Set(fakeprovider.Behavior{Status: 429})
+	obs := &outcomes{}
+	f := newResilientFixture(t, obs, func(c *gateway.Config) { c.Keys = twoKeys{a, b} })
+	for i := range 20 {
+		resp, body := f.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	// Key a failed at most once per request until its circuit opened
+	// (five failures), then never again.
+	if n := len(a.Requests()); n < 1 || n > health.DefaultThreshold {
+		t.Fatalf("the rate-limited key was tried %d times", n)
+	}
+	if n := len(b.Requests()); n != 20 {
+		t.Fatalf("the good key answered %d requests, want 20", n)
 	}
 }

@@ -147,6 +147,15 @@ func (t *Tracker) Allow(key string) bool {
 	return ok
 }
 
+// Usable reports, without taking a probe, whether the target's circuit
+// lets requests through (closed, or open past its cooldown).
+func (t *Tracker) Usable(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c, ok := t.m[key]
+	return !ok || c.state != Open || t.opt.Now().Sub(c.openedAt) >= t.opt.Cooldown
+}
+
 // Success records that the target answered.
 func (t *Tracker) Success(key string) {
 	t.mu.Lock()
