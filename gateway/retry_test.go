@@ -79,6 +79,12 @@ func TestRetriesAndFallbacks(t *testing.T) {
 			if c.status == 200 && out.InputTokens == 0 && c.openai.CutAfter == 0 {
 				t.Errorf("the answering attempt was not metered: %+v", out.AuditRecord)
 			}
+			if c.status >= 400 && (out.CostMicroUSD != 0 || out.InputTokens != 0) {
+				t.Errorf("failed attempts were charged: %+v", out.AuditRecord)
+			}
+			if c.openai.CutAfter > 0 && out.InputTokens == 0 && !out.UsageEstimated {
+				t.Errorf("a cut stream was not charged: %+v", out.AuditRecord)
+			}
 		})
 	}
 }
@@ -144,6 +150,21 @@ func TestRouteTimeouts(t *testing.T) {
 			resp, b := f.post(t, "/v1/chat/completions", c.body)
 			if resp.StatusCode != c.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, b)
+			}
+			for deadline := time.Now().Add(5 * time.Second); obs.count() == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			out := obs.last(t)
+			if out.Attempts != c.openaiN+c.fallbackN {
+				t.Errorf("audit: %d attempts, want %d", out.Attempts, c.openaiN+c.fallbackN)
+			}
+			switch {
+			case c.status >= 400 && (out.CostMicroUSD != 0 || out.InputTokens != 0 || out.ErrorType != "upstream_timeout"):
+				t.Errorf("a failed request was charged: %+v", out.AuditRecord)
+			case c.lastEvent != "" && c.lastEvent != "[DONE]" && (out.ErrorType != "stream_interrupted" || out.InputTokens == 0 && !out.UsageEstimated):
+				t.Errorf("a cut stream must be charged for what it produced: %+v", out.AuditRecord)
+			case c.status == 200 && out.InputTokens == 0:
+				t.Errorf("the answer was not metered: %+v", out.AuditRecord)
 			}
 			if n := len(f.openai.Requests()); n != c.openaiN {
 				t.Errorf("openai got %d requests, want %d", n, c.openaiN)
