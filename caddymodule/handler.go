@@ -200,6 +200,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	var providers []provider.Provider
 	var secrets []string
+	checks := map[string]time.Duration{}
 	for _, m := range mods.([]any) {
 		pm, ok := m.(ProviderModule)
 		if !ok {
@@ -208,6 +209,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		providers = append(providers, pm.Provider())
 		if s, ok := m.(interface{ secret() string }); ok {
 			secrets = append(secrets, s.secret())
+		}
+		if hc, ok := m.(interface{ healthCheck() time.Duration }); ok && hc.healthCheck() > 0 {
+			checks[pm.Provider().Name()] = hc.healthCheck()
 		}
 	}
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
@@ -270,6 +274,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.gw = gw
+	// Health checks run while this config does: ctx ends when it stops.
+	for name, every := range checks {
+		if err := gw.ProbeLoop(ctx, name, every); err != nil {
+			return fmt.Errorf("health check: %w", err)
+		}
+	}
 	logger.Debug("llm gateway provisioned", zap.Int("providers", len(providers)), zap.Int("routes", len(rules)))
 	return nil
 }

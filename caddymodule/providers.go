@@ -69,6 +69,13 @@ type ProviderConfig struct {
 	// such as between two events of a stream. Default 5m.
 	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
 
+	// HealthCheck, when set, probes the provider at this interval (an
+	// authenticated GET of its model list); failing probes open the
+	// provider's circuit, so its targets are skipped before a request
+	// meets the failure. Default: no probes (circuits learn from real
+	// requests).
+	HealthCheck caddy.Duration `json:"health_check,omitempty"`
+
 	adapter provider.Provider
 	key     string // resolved APIKey
 }
@@ -102,6 +109,9 @@ func (pc *ProviderConfig) provision(ctx caddy.Context, typ string) error {
 	return nil
 }
 
+// healthCheck is the provider's health check interval; 0 for none.
+func (pc *ProviderConfig) healthCheck() time.Duration { return time.Duration(pc.HealthCheck) }
+
 // secret returns the provider's resolved key, so captured bodies can be
 // scrubbed of it.
 func (pc *ProviderConfig) secret() string { return pc.key }
@@ -116,6 +126,7 @@ func (pc *ProviderConfig) secret() string { return pc.key }
 //		dial_timeout   <duration>
 //		header_timeout <duration>
 //		idle_timeout   <duration>
+//		health_check   <interval>
 //	}
 func (pc *ProviderConfig) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // "provider"
@@ -148,7 +159,7 @@ func (pc *ProviderConfig) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("models needs at least one model name")
 			}
 			pc.Models = append(pc.Models, m...)
-		case "dial_timeout", "header_timeout", "idle_timeout":
+		case "dial_timeout", "header_timeout", "idle_timeout", "health_check":
 			var v string
 			if !d.Args(&v) || d.NextArg() {
 				return d.Errf("%s takes exactly one duration", sub)
@@ -167,6 +178,8 @@ func (pc *ProviderConfig) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				pc.HeaderTimeout = caddy.Duration(dur)
 			case "idle_timeout":
 				pc.IdleTimeout = caddy.Duration(dur)
+			case "health_check":
+				pc.HealthCheck = caddy.Duration(dur)
 			}
 		default:
 			return d.Errf("unrecognized provider subdirective %q", sub)

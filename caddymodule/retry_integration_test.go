@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -120,4 +121,63 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestHealthCheckThroughCaddy: a provider's health_check probes it; a
+// provider that fails its probes is skipped by requests, and the admin API
+// shows its circuit.
+func TestHealthCheckThroughCaddy(t *testing.T) {
+	openaiUp := fakeprovider.New(t, fakeprovider.OpenAI, openAIKey)
+	anthropicUp := fakeprovider.New(t, fakeprovider.Anthropic, anthropicKey)
+	openaiUp.Set(fakeprovider.Behavior{Status: 503})
+	initGateway(t, fmt.Sprintf(`	llm_gateway {
+		provider openai openai {
+			base_url %s
+			api_key %s
+			health_check 20ms
+		}
+		provider anthropic anthropic {
+			base_url %s
+			api_key %s
+		}
+		route resilient {
+			to openai gpt-4o-mini
+			to anthropic claude-haiku-4-5 priority 1
+		}
+	}
+`, openaiUp.URL, openAIKey, anthropicUp.URL, anthropicKey))
+	_, tok := mintToken(t, "health-check")
+	var out struct {
+		Targets []struct{ Provider, Model, State string } `json:"targets"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		adminJSON(t, "GET", "/llm_gateway/providers", "", 200, &out)
+		if len(out.Targets) == 1 && out.Targets[0].Provider == "openai" && out.Targets[0].Model == "*" && out.Targets[0].State == "open" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failing provider's circuit did not open: %+v", out.Targets)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, r := range openaiUp.Requests() {
+		if r.Method != "GET" || r.Path != "/v1/models" || r.Header.Get("Authorization") != "Bearer "+openAIKey {
+			t.Fatalf("probe %s %s", r.Method, r.Path)
+		}
+	}
+	client := openai.NewClient(option.WithBaseURL(gatewayURL+"/v1"), option.WithAPIKey(tok), option.WithMaxRetries(0))
+	if _, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "resilient",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range openaiUp.Requests() {
+		if r.Method == "POST" {
+			t.Fatal("a request went to the provider whose probes fail")
+		}
+	}
+	if len(anthropicUp.Requests()) != 1 {
+		t.Fatalf("the fallback got %d requests", len(anthropicUp.Requests()))
+	}
 }

@@ -71,7 +71,7 @@ func (g *Gateway) send(r *http.Request, x *exchange) (*http.Response, *provider.
 	for ti := 0; ti < len(x.plan); ti++ {
 		t := x.plan[ti]
 		key := health.Key(t.Provider, t.Model)
-		if !g.health.Allow(key) {
+		if !g.health.Usable(providerHealth(t.Provider)) || !g.health.Allow(key) {
 			if ti < len(x.plan)-1 || tried > 0 {
 				continue // the circuit is open: try the next target
 			}

@@ -305,3 +305,48 @@ func TestKeyFailover(t *testing.T) {
 		t.Fatalf("the good key answered %d requests, want 20", n)
 	}
 }
+
+// TestActiveHealthCheck: a provider probed as failing is skipped before
+// any request meets it, and used again once the probes pass.
+func TestActiveHealthCheck(t *testing.T) {
+	tracker := health.New(health.Options{Threshold: 2, Cooldown: 50 * time.Millisecond})
+	f := newResilientFixture(t, &outcomes{}, func(c *gateway.Config) { c.Health = tracker })
+	g := f.gw.Config.Handler.(*gateway.Gateway)
+	f.openai.Set(fakeprovider.Behavior{Status: 503})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := g.ProbeLoop(ctx, "openai", 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.ProbeLoop(ctx, "nope", time.Second); err == nil {
+		t.Fatal("an unknown provider was probed")
+	}
+	waitState := func(want health.State) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); targetState(tracker, "openai", "*") != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the provider's circuit is %s, want %s", targetState(tracker, "openai", "*"), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	posts := func() int {
+		n := 0
+		for _, r := range f.openai.Requests() {
+			if r.Method == "POST" {
+				n++
+			}
+		}
+		return n
+	}
+	waitState(health.Open)
+	const body = `{"model":"resilient","messages":[{"role":"user","content":"hi"}]}`
+	if resp, b := f.post(t, "/v1/chat/completions", body); resp.StatusCode != 200 || posts() != 0 || len(f.anthropic.Requests()) != 1 {
+		t.Fatalf("with the provider down: %d %s; openai got %d requests", resp.StatusCode, b, posts())
+	}
+	f.openai.Set(fakeprovider.Behavior{})
+	waitState(health.Closed)
+	if resp, b := f.post(t, "/v1/chat/completions", body); resp.StatusCode != 200 || posts() != 1 {
+		t.Fatalf("with the provider back: %d %s; openai got %d requests", resp.StatusCode, b, posts())
+	}
+}
