@@ -1,0 +1,202 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
+)
+
+// Hostile input: what a client can put in a request never moves the
+// gateway off its configured hosts, reads the body two ways, exhausts
+// memory or reaches storage without a well-formed token.
+
+// TestNoRequestFieldChangesTheHost: fields and names that try to point the
+// gateway elsewhere (a base URL in the body, a URL or a path traversal as
+// the model, Host-like headers, a query) never reach any host but the
+// configured providers.
+func TestNoRequestFieldChangesTheHost(t *testing.T) {
+	var trapped atomic.Int64
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trapped.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer trap.Close()
+	f := newFixture(t)
+	tu, _ := url.Parse(trap.URL)
+	inject := `"api_base":"` + trap.URL + `","base_url":"` + trap.URL + `","baseURL":"` + trap.URL + `","endpoint":"` + trap.URL +
+		`","url":"` + trap.URL + `","host":"` + tu.Host + `","azure_endpoint":"` + trap.URL + `",`
+	models := []string{
+		"gpt-4o-mini", trap.URL, trap.URL + "/v1/chat/completions", "//" + tu.Host + "/x", "../../../" + tu.Host,
+		"@" + tu.Host, "gpt-4o-mini@" + tu.Host, "gpt-4o-mini#@" + tu.Host, "az-../../x", "az-%2e%2e%2fx",
+		"claude-sonnet-4-5/../../" + tu.Host, "gemini-2.5-flash:generateContent?key=x&base=" + trap.URL,
+	}
+	hdr := []string{"X-Forwarded-Host", tu.Host, "X-Original-URL", trap.URL, "Forwarded", "host=" + tu.Host}
+	for _, m := range models {
+		q := url.QueryEscape(trap.URL)
+		reqs := []struct{ path, body string }{
+			{"/v1/chat/completions?base_url=" + q, `{` + inject + `"model":"` + m + `","messages":[{"role":"user","content":"hi"}]}`},
+			{"/v1/responses", `{` + inject + `"model":"` + m + `","input":"hi"}`},
+			{"/v1/embeddings", `{` + inject + `"model":"` + m + `","input":"hi"}`},
+			{"/v1/messages", `{` + inject + `"model":"` + m + `","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`},
+			{"/openai/deployments/" + url.PathEscape(m) + "/chat/completions?api-version=x", `{` + inject + `"messages":[{"role":"user","content":"hi"}]}`},
+			{"/v1beta/models/" + url.PathEscape(m) + ":generateContent", `{` + inject + `"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`},
+		}
+		for _, r := range reqs {
+			resp, b := f.post(t, r.path, r.body, hdr...)
+			if resp.StatusCode >= 500 && resp.StatusCode != http.StatusBadGateway {
+				t.Errorf("%s model %q: status %d: %s", r.path, m, resp.StatusCode, b)
+			}
+		}
+	}
+	if n := trapped.Load(); n != 0 {
+		t.Fatalf("the trap host was reached %d times", n)
+	}
+}
+
+// TestParserDifferentials: a body the gateway could read one way and the
+// provider another gets a rejection, never a skipped check; the
+// Content-Type does not change the decision.
+func TestParserDifferentials(t *testing.T) {
+	f := newFixture(t, func(c *gateway.Config) {
+		c.Auth = serviceAuth(&storage.Service{ID: "svc_test", Name: "test", Active: true, AllowedModels: []string{"gpt-4o-mini"}})
+	})
+	allowed := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "multipart/form-data"} {
+		resp, b := f.post(t, "/v1/chat/completions", allowed, "Content-Type", ct)
+		if resp.StatusCode != 200 {
+			t.Errorf("Content-Type %q: %d %s", ct, resp.StatusCode, b)
+		}
+	}
+	refused := []struct{ name, body string }{
+		{"duplicate model: the allowed one last", `{"model":"claude-sonnet-4-5","model":"gpt-4o-mini","messages":[]}`},
+		{"duplicate model: the allowed one first", `{"model":"gpt-4o-mini","model":"claude-sonnet-4-5","messages":[]}`},
+		{"model not a string", `{"model":["gpt-4o-mini"],"messages":[]}`},
+		{"model null", `{"model":null,"messages":[]}`},
+		{"byte-order mark", "\ufeff" + allowed},
+		{"escaped key", `{"mod\u0065l":"claude-sonnet-4-5","model":"gpt-4o-mini","messages":[]}`},
+		{"trailing data", allowed + `{"model":"claude-sonnet-4-5"}`},
+		{"invalid UTF-8 in the model", "{\"model\":\"gpt-4o-mini\xff\",\"messages\":[]}"},
+		{"NUL in the model", `{"model":"gpt-4o-mini\u0000","messages":[]}`},
+	}
+	before := len(f.anthropic.Requests())
+	for _, c := range refused {
+		resp, b := f.post(t, "/v1/chat/completions", c.body)
+		if resp.StatusCode == 200 || resp.StatusCode >= 500 {
+			t.Errorf("%s: %d %s", c.name, resp.StatusCode, b)
+		}
+	}
+	if n := len(f.anthropic.Requests()) - before; n != 0 {
+		t.Fatalf("a refused body reached the disallowed model's provider %d times", n)
+	}
+}
+
+// TestDeepAndHugeJSON: deeply nested and oversized bodies are refused with
+// 400 or 413 on every surface, without a crash or a provider call.
+func TestDeepAndHugeJSON(t *testing.T) {
+	f := newFixture(t)
+	deep := strings.Repeat("[", 200000) + strings.Repeat("]", 200000)
+	deepObj := strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000)
+	huge := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("x", gateway.DefaultMaxRequestBody) + `"}]}`
+	paths := []string{"/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1beta/models/gemini-2.5-flash:generateContent",
+		"/openai/deployments/az-x/chat/completions"}
+	for _, p := range paths {
+		for _, c := range []struct {
+			name, body string
+			status     int
+		}{
+			{"deep array in a field", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":` + deep + `}],"contents":` + deep + `,"input":` + deep + `}`, 400},
+			{"deep object in a field", `{"model":"gemini-2.5-flash","max_tokens":5,"messages":` + deepObj + `,"contents":` + deepObj + `}`, 400},
+			{"deep body", deep, 400},
+			{"huge body", huge, 413},
+		} {
+			resp, b := f.post(t, p, c.body)
+			if resp.StatusCode != c.status {
+				t.Errorf("%s %s: %d, want %d: %.200s", p, c.name, resp.StatusCode, c.status, b)
+			}
+		}
+	}
+	if n := len(f.openai.Requests()) + len(f.anthropic.Requests()) + len(f.gemini.Requests()) + len(f.azure.Requests()); n != 0 {
+		t.Fatalf("refused bodies reached providers %d times", n)
+	}
+}
+
+// countingLookup counts storage reads.
+type countingLookup struct{ reads atomic.Int64 }
+
+func (c *countingLookup) GetTokenByHash(context.Context, [32]byte) (*storage.Token, error) {
+	c.reads.Add(1)
+	return nil, storage.ErrNotFound
+}
+
+func (c *countingLookup) GetService(context.Context, string) (*storage.Service, error) {
+	c.reads.Add(1)
+	return nil, storage.ErrNotFound
+}
+
+func (c *countingLookup) TouchTokens(context.Context, map[string]time.Time) error { return nil }
+
+// TestInvalidTokensReadNoStorage: thousands of malformed tokens (wrong
+// prefix, length, alphabet or checksum), in every place a token can
+// travel, are refused 401 without a single storage read.
+func TestInvalidTokensReadNoStorage(t *testing.T) {
+	lookup := &countingLookup{}
+	f := newFixture(t, func(c *gateway.Config) { c.Auth = auth.NewVerifier(lookup, 0) })
+	good, _, _ := token.New()
+	places := []func(tok string) (string, []string){
+		func(tok string) (string, []string) {
+			return "/v1/chat/completions", []string{"Authorization", "Bearer " + tok}
+		},
+		func(tok string) (string, []string) {
+			return "/v1/chat/completions", []string{"Authorization", "", "X-Api-Key", tok}
+		},
+		func(tok string) (string, []string) {
+			return "/v1/messages", []string{"Authorization", "", "Api-Key", tok}
+		},
+		func(tok string) (string, []string) {
+			return "/v1beta/models/gemini-2.5-flash:generateContent", []string{"Authorization", "", "X-Goog-Api-Key", tok}
+		},
+		func(tok string) (string, []string) {
+			return "/v1beta/models/gemini-2.5-flash:generateContent?key=" + url.QueryEscape(tok), []string{"Authorization", ""}
+		},
+	}
+	n := 0
+	for i := range 1000 {
+		// The case and the place vary independently.
+		place := (i / 5) % len(places)
+		var bad string
+		switch i % 5 {
+		case 0: // one character changed: the checksum no longer matches
+			b := []byte(good)
+			b[len(token.Prefix)+i%20] ^= 1
+			bad = string(b)
+		case 1:
+			bad = good[:len(good)-1]
+		case 2:
+			bad = "sk-" + good
+		case 3:
+			bad = strings.Replace(good, good[len(good)-3:len(good)-2], "!", 1)
+		case 4:
+			bad = fmt.Sprintf("llmgw_%d", i)
+		}
+		path, hdr := places[place](bad)
+		resp, b := f.post(t, path, `{"model":"gpt-4o-mini","messages":[]}`, hdr...)
+		if resp.StatusCode != 401 {
+			t.Fatalf("token %q via %v: %d %s", bad, hdr, resp.StatusCode, b)
+		}
+		n++
+	}
+	if r := lookup.reads.Load(); r != 0 {
+		t.Fatalf("%d malformed tokens caused %d storage reads", n, r)
+	}
+}
