@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/meter"
@@ -339,5 +341,69 @@ func TestFreeAndOutputlessOperations(t *testing.T) {
 	}
 	if s := eng.Spent(gateway.ServiceScope(svc.ID)); s.Reserved != 0 {
 		t.Fatalf("reserved %d after settling", s.Reserved)
+	}
+}
+
+// tokenAuth authenticates testToken as tok of svc.
+type tokenAuth struct {
+	svc *storage.Service
+	tok *storage.Token
+}
+
+func (a tokenAuth) Verify(_ context.Context, p string) (*auth.Identity, error) {
+	if p != testToken {
+		return nil, auth.ErrInvalid
+	}
+	return &auth.Identity{Token: a.tok, Service: a.svc}, nil
+}
+
+// TestBudgetRaceNestedScopes: 1,000 concurrent requests against a token
+// budget nested in a service budget: neither scope is overspent, and the
+// tighter one (the token's) decides how many are admitted.
+func TestBudgetRaceNestedScopes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 concurrent requests")
+	}
+	worst := worstCase(t)
+	svc := &storage.Service{ID: "svc_n", Name: "nested", Active: true, Budget: storage.Budget{DailyMicroUSD: 20 * worst}}
+	tok := &storage.Token{ID: "tok_n", ServiceID: svc.ID, Budget: storage.Budget{DailyMicroUSD: 7 * worst}}
+	eng := limits.New(limits.Options{})
+	f := newFixture(t, func(c *gateway.Config) {
+		c.Auth = tokenAuth{svc, tok}
+		c.Limits = eng
+	})
+	f.openai.Set(fakeprovider.Behavior{FirstByteDelay: 300 * time.Millisecond, InputTokens: 12, OutputTokens: 1000})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	status := map[int]int{}
+	start := make(chan struct{})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000}}
+	for range 1000 {
+		wg.Go(func() {
+			<-start
+			req := authed(http.MethodPost, f.gw.URL+"/v1/chat/completions", strings.NewReader(budgetBody))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			status[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	sv, tk := eng.Spent(gateway.ServiceScope(svc.ID)), eng.Spent(gateway.TokenScope(tok.ID))
+	if status[200] != 7 || status[200]+status[402] != 1000 {
+		t.Fatalf("statuses %v: want 7 admitted (the token's budget), the rest 402", status)
+	}
+	if tk.SpentToday > tok.Budget.DailyMicroUSD || sv.SpentToday > svc.Budget.DailyMicroUSD || tk.Reserved != 0 || sv.Reserved != 0 {
+		t.Fatalf("token spent %d of %d, service %d of %d (reserved %d, %d)",
+			tk.SpentToday, tok.Budget.DailyMicroUSD, sv.SpentToday, svc.Budget.DailyMicroUSD, tk.Reserved, sv.Reserved)
+	}
+	if tk.SpentToday == 0 || tk.SpentToday != sv.SpentToday {
+		t.Fatalf("token spent %d, service %d: both scopes must be charged the same", tk.SpentToday, sv.SpentToday)
 	}
 }
