@@ -306,7 +306,12 @@ func TestE2EKillDurability(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	m := &durModel{}
 
-	const cycles = 10
+	// The bounded form runs in CI; LLMGW_RELIABILITY=long runs the
+	// reliability suite's figure: 20 hard kills.
+	cycles := 10
+	if os.Getenv("LLMGW_RELIABILITY") == "long" {
+		cycles = 20
+	}
 	for cycle := range cycles {
 		p := env.start(t, cfg)
 		if len(p.logLines("llm_gateway storage opened")) != 1 {
@@ -381,12 +386,13 @@ func TestE2EKillDurability(t *testing.T) {
 // the fake provider is counted as dropped before Caddy; only more than one
 // such drop per client and reload fails the test.
 func TestE2EReloadUnderLoad(t *testing.T) {
-	const (
-		reply     = "one two three four five six seven eight nine ten"
-		plainers  = 8
-		streamers = 4
-		reloads   = 20
-	)
+	const reply = "one two three four five six seven eight nine ten"
+	// The bounded form runs in CI; LLMGW_RELIABILITY=long runs the
+	// reliability suite's figure: 50 reloads during 100 live streams.
+	plainers, streamers, reloads := 8, 4, 20
+	if os.Getenv("LLMGW_RELIABILITY") == "long" {
+		plainers, streamers, reloads = 16, 100, 50
+	}
 	up := fakeprovider.New(t, fakeprovider.OpenAI, e2eProviderKey)
 	// About 13 events 120ms apart: a stream lasts about 1.5s.
 	up.Set(fakeprovider.Behavior{Reply: reply, ChunkDelay: 120 * time.Millisecond})
@@ -395,7 +401,8 @@ func TestE2EReloadUnderLoad(t *testing.T) {
 		return e2eConfig{Gateway: e2eGateway(up.URL, fmt.Sprintf("alias reload-marker-%d gpt-4o-mini", n))}
 	}
 	p := env.start(t, config(0))
-	tok := p.mintToken(t, p.createService(t, "reload")).Token
+	svcID := p.createService(t, "reload")
+	tok := p.mintToken(t, svcID).Token
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: plainers + streamers}}
 	defer client.CloseIdleConnections()
@@ -559,6 +566,32 @@ func TestE2EReloadUnderLoad(t *testing.T) {
 	}
 	if n := len(p.logLines("llm_gateway storage closed")); n != 0 {
 		t.Errorf("the storage was closed %d times during reloads", n)
+	}
+	// Every request that reached the gateway was settled and audited once:
+	// as many successful records as answers.
+	ok200, records := 0, 0
+	for cursor, pages := "", 0; pages < 1000; pages++ {
+		var page struct {
+			Data []struct {
+				Status int `json:"status"`
+			} `json:"data"`
+			Next string `json:"next"`
+		}
+		p.adminJSON(t, "GET", "/llm_gateway/audit?service="+svcID+"&limit=1000&cursor="+cursor, "", http.StatusOK, &page)
+		for _, r := range page.Data {
+			records++
+			if r.Status == http.StatusOK {
+				ok200++
+			}
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if answered := int(plainDone.Load()) + len(spans); ok200 != answered || records != answered+failed {
+		t.Errorf("%d audit records (%d successful) for %d answers and %d failures", records, ok200, answered, failed)
+	} else {
+		t.Logf("%d requests answered, %d audit records", answered, records)
 	}
 	// Every config let go of the storage: a clean stop closes it.
 	p.stop(t)
