@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -133,7 +134,18 @@ func (x *exchange) tpmEstimate() int64 {
 	if x.id.Service.Limits.TPM == 0 && x.id.Token.Limits.TPM == 0 {
 		return 0
 	}
-	return x.inputEstimate() + x.cost.maxOut
+	return addTokens(x.inputEstimate(), x.cost.maxOut)
+}
+
+// addTokens is a + b for token counts ≥ 0, saturated at math.MaxInt64. The
+// output cap is the client's max_tokens, which can be anything up to
+// math.MaxInt64: a plain sum would wrap negative, and the limits engine
+// counts a negative reservation as 0 tokens.
+func addTokens(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 func scopeOf(key string, l storage.Limits, b storage.Budget) limits.Scope {
@@ -195,7 +207,7 @@ func (g *Gateway) settle(x *exchange) {
 		}
 		c.chargedUsage = meter.Usage{InputTokens: x.inputEstimate(), OutputTokens: c.maxOut, Estimated: true}
 		c.chargedCost = worst
-		c.res.Settle(x.inputEstimate()+c.maxOut, worst)
+		c.res.Settle(addTokens(x.inputEstimate(), c.maxOut), worst)
 		return
 	}
 	cost := int64(0)
