@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/provider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/reqjson"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
+	"go.uber.org/zap"
 )
 
 // The cost-control stages of the pipeline: admit (policy, rate limits and
@@ -74,7 +75,23 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	case provider.OpCountTokens:
 		x.cost.estimated, x.cost.maxOut = true, 0 // counting tokens is free
 	}
-	budgeted := svc.Budget != (storage.Budget{}) || tok.Budget != (storage.Budget{})
+	budgeted := x.budgeted()
+	if budgeted && g.limits != nil && len(x.plan) > 1 {
+		// A fallback without a price could not be charged to the budget:
+		// the rule for the primary target below holds for every target.
+		kept := x.plan[:1]
+		for _, t := range x.plan[1:] {
+			if p, ok := g.providers[t.Provider]; ok {
+				if _, priced := g.prices().Lookup(p.Type(), t.Model); !priced {
+					g.log.Debug("fallback target skipped: no price, and the request is budgeted",
+						zap.String("provider", t.Provider), zap.String("model", t.Model))
+					continue
+				}
+			}
+			kept = append(kept, t)
+		}
+		x.plan = kept
+	}
 	// The input estimate walks the whole body: make it only when a
 	// reservation or a policy needs it (a cut answer makes it later).
 	worst := int64(0)
@@ -117,6 +134,12 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	}
 	x.cost.res = res
 	return nil
+}
+
+// budgeted reports whether the request's service or token has a USD
+// budget.
+func (x *exchange) budgeted() bool {
+	return x.id.Service.Budget != (storage.Budget{}) || x.id.Token.Budget != (storage.Budget{})
 }
 
 // inputEstimate is the request's estimated input tokens, computed once.

@@ -12,6 +12,7 @@ import (
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/fakeprovider"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/health"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/limits"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/route"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
@@ -348,5 +349,64 @@ func TestActiveHealthCheck(t *testing.T) {
 	waitState(health.Closed)
 	if resp, b := f.post(t, "/v1/chat/completions", body); resp.StatusCode != 200 || posts() != 1 {
 		t.Fatalf("with the provider back: %d %s; openai got %d requests", resp.StatusCode, b, posts())
+	}
+}
+
+// TestBudgetedFallbackNeedsAPrice: a request charged to a USD budget never
+// falls back to a target without a known price, since its answer could
+// not be charged; a request without a budget does, and a priced fallback
+// still answers a budgeted one.
+func TestBudgetedFallbackNeedsAPrice(t *testing.T) {
+	routes := func(c *gateway.Config) {
+		c.Routes = append([]route.Rule{
+			{Pattern: "to-unpriced", Targets: []route.Target{
+				{Provider: "openai", Model: "gpt-4o-mini"},
+				{Provider: "anthropic", Model: "claude-in-house-unpriced", Priority: 1},
+			}},
+			{Pattern: "to-priced", Targets: []route.Target{
+				{Provider: "openai", Model: "gpt-4o-mini"},
+				{Provider: "anthropic", Model: "claude-sonnet-4-5", Priority: 1},
+			}},
+		}, c.Routes...)
+	}
+	cases := []struct {
+		name       string
+		budget     storage.Budget
+		model      string
+		status     int
+		anthropicN int
+	}{
+		{"budgeted, unpriced fallback: not used", storage.Budget{DailyMicroUSD: 1_000_000}, "to-unpriced", 503, 0},
+		{"no budget, unpriced fallback: used", storage.Budget{}, "to-unpriced", 200, 1},
+		{"budgeted, priced fallback: used", storage.Budget{DailyMicroUSD: 1_000_000}, "to-priced", 200, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			svc := &storage.Service{ID: "svc_fb", Name: "fallback", Active: true, Budget: c.budget}
+			f, eng := costFixture(t, svc, routes)
+			f.openai.Set(fakeprovider.Behavior{Status: 503})
+			resp, b := f.post(t, "/v1/chat/completions", `{"model":"`+c.model+`","messages":[{"role":"user","content":"hi"}]}`)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, b)
+			}
+			if n := len(f.anthropic.Requests()); n != c.anthropicN {
+				t.Errorf("the fallback got %d requests, want %d", n, c.anthropicN)
+			}
+			if c.budget != (storage.Budget{}) {
+				// Settlement follows the answer.
+				var spent limits.Snapshot
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if spent = eng.Spent(gateway.ServiceScope(svc.ID)); spent.Reserved == 0 {
+						break
+					}
+				}
+				if c.status == 200 && spent.SpentToday <= 0 {
+					t.Errorf("the fallback's answer was not charged: %+v", spent)
+				}
+				if spent.Reserved != 0 {
+					t.Errorf("a reservation was left: %+v", spent)
+				}
+			}
+		})
 	}
 }
