@@ -60,7 +60,10 @@ func TokenScope(id string) string { return "tok/" + id }
 // every rate limit and budget it touches.
 func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	svc, tok := x.id.Service, x.id.Token
-	requestedMax := requestedMaxTokens(x)
+	requestedMax, err := requestedMaxTokens(x)
+	if err != nil {
+		return err
+	}
 	x.cost.price, x.cost.priced = g.prices().Lookup(x.provider.Type(), x.upstream)
 	x.cost.maxOut = requestedMax
 	if x.cost.maxOut <= 0 {
@@ -176,27 +179,86 @@ func scopeOf(key string, l storage.Limits, b storage.Budget) limits.Scope {
 }
 
 // requestedMaxTokens is the output cap the client asked for, 0 when none.
-func requestedMaxTokens(x *exchange) int64 {
+// Where a body names several caps (max_tokens and max_completion_tokens;
+// a Gemini maxOutputTokens in either spelling), the largest counts. A cap the gateway cannot read as a
+// whole number is refused: a provider that reads "100000" or 1e5 as a
+// number would otherwise get a cap no policy or reservation saw.
+func requestedMaxTokens(x *exchange) (int64, error) {
+	objs, prefixes, err := settingsOf(x)
+	if err != nil {
+		return 0, err
+	}
+	fields := []string{"max_completion_tokens", "max_tokens", "max_output_tokens"}
 	if x.ep.surface == SurfaceGemini {
-		if raw, ok := x.body.Raw("generationConfig"); ok {
-			if gc, err := reqjson.Parse(raw); err == nil {
-				if raw, ok := gc.Raw("maxOutputTokens"); ok {
-					if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > 0 {
-						return n
-					}
-				}
-			}
-		}
-		return 0
+		fields = []string{"maxOutputTokens", "max_output_tokens"}
 	}
-	for _, f := range []string{"max_completion_tokens", "max_tokens", "max_output_tokens"} {
-		if raw, ok := x.body.Raw(f); ok {
-			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > 0 {
-				return n
+	var n int64
+	for i, o := range objs {
+		for _, f := range fields {
+			raw, ok := o.Raw(f)
+			if !ok || string(raw) == "null" {
+				continue
 			}
+			v, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				return 0, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: prefixes[i] + f,
+					message: fmt.Sprintf("%s%s must be a whole number of tokens, not %.40s", prefixes[i], f, raw)}
+			}
+			n = max(n, v)
 		}
 	}
-	return 0
+	return n, nil
+}
+
+// settingsOf returns the objects of the request that hold its sampling
+// settings, each with the prefix that names its fields: the body itself,
+// or a Gemini request's generationConfig in each spelling Google's JSON
+// parser accepts. A generationConfig that is not one JSON object with
+// distinct keys is refused: the provider could read it another way.
+func settingsOf(x *exchange) ([]*reqjson.Object, []string, error) {
+	if x.ep.surface != SurfaceGemini {
+		return []*reqjson.Object{x.body}, []string{""}, nil
+	}
+	var objs []*reqjson.Object
+	var prefixes []string
+	for _, f := range []string{"generationConfig", "generation_config"} {
+		raw, ok := x.body.Raw(f)
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		gc, err := reqjson.Parse(raw)
+		if err != nil {
+			return nil, nil, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: f, message: f + ": " + err.Error()}
+		}
+		objs, prefixes = append(objs, gc), append(prefixes, f+".")
+	}
+	return objs, prefixes, nil
+}
+
+// temperatureOf is the sampling temperature the client asked for, read
+// where its surface puts it (a Gemini generationConfig in either
+// spelling). A temperature that is not a number is refused rather than
+// hidden from the policies.
+func temperatureOf(x *exchange) (t float64, has bool, err error) {
+	objs, prefix, err := settingsOf(x)
+	if err != nil {
+		return 0, false, err
+	}
+	for i, o := range objs {
+		raw, ok := o.Raw("temperature")
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		v, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return 0, false, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: prefix[i] + "temperature",
+				message: fmt.Sprintf("%stemperature must be a number, not %.40s", prefix[i], raw)}
+		}
+		if !has || v > t {
+			t, has = v, true
+		}
+	}
+	return t, has, nil
 }
 
 // settle replaces the reservation with what the request consumed. It runs
@@ -293,7 +355,11 @@ func (g *Gateway) checkPolicies(x *exchange, r *http.Request, requestedMax, wors
 	if len(set) == 0 {
 		return nil
 	}
-	in := g.policyInput(x, r, requestedMax, worst)
+	temp, hasTemp, err := temperatureOf(x)
+	if err != nil {
+		return err
+	}
+	in := g.policyInput(x, r, requestedMax, worst, temp, hasTemp)
 	denied, err := set.Eval(r.Context(), in) // each policy bounds its own time and cost
 	switch {
 	case err != nil && denied != nil:
@@ -313,7 +379,7 @@ func (g *Gateway) checkPolicies(x *exchange, r *http.Request, requestedMax, wors
 var hiddenHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true,
 	"Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true}
 
-func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst int64) *policy.Input {
+func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst int64, temp float64, hasTemp bool) *policy.Input {
 	in := &policy.Input{
 		Request: policy.Request{
 			Model:                x.model,
@@ -329,11 +395,7 @@ func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst 
 		Token:   policy.Subject{ID: x.id.Token.ID, Name: x.id.Token.Name, Labels: x.id.Token.Labels},
 		Now:     time.Now(),
 	}
-	if raw, ok := x.body.Raw("temperature"); ok {
-		if t, err := strconv.ParseFloat(string(raw), 64); err == nil {
-			in.Request.Temperature, in.Request.HasTemperature = t, true
-		}
-	}
+	in.Request.Temperature, in.Request.HasTemperature = temp, hasTemp
 	for _, f := range []string{"messages", "input", "contents"} {
 		if n, ok := x.body.Len(f); ok {
 			in.Request.MessageCount = int64(n)

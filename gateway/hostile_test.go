@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/auth"
+	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/policy"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/gateway/token"
 	"github.com/caddy-llm-gateway/caddy-llm-gateway/storage"
 )
@@ -198,5 +199,59 @@ func TestInvalidTokensReadNoStorage(t *testing.T) {
 	}
 	if r := lookup.reads.Load(); r != 0 {
 		t.Fatalf("%d malformed tokens caused %d storage reads", n, r)
+	}
+}
+
+// TestCapsNoPolicyMisses: an output cap or a temperature written so that a
+// provider could read it but the gateway's checks would not (as a string,
+// in exponent or decimal notation, twice under two names, in the other
+// spelling of a Gemini field, with a repeated key inside
+// generationConfig) is refused or counted at its largest; a policy
+// bounding both never lets a larger value through.
+func TestCapsNoPolicyMisses(t *testing.T) {
+	bound, err := policy.Compile("bounded", `request.max_tokens <= 1000 && (!has(request.temperature) || request.temperature <= 1.0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *gateway.Config) { c.Policies = policy.Set{bound} })
+	const chat, gem = "/v1/chat/completions", "/v1beta/models/gemini-2.5-flash:generateContent"
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	contents := `"contents":[{"role":"user","parts":[{"text":"hi"}]}]`
+	cases := []struct {
+		name, path, body string
+		status           int
+	}{
+		{"chat: within bounds", chat, `{"model":"gpt-4o-mini","max_tokens":500,"temperature":0.5,` + msgs + `}`, 200},
+		{"chat: null cap", chat, `{"model":"gpt-4o-mini","max_tokens":null,` + msgs + `}`, 200},
+		{"chat: cap over the bound", chat, `{"model":"gpt-4o-mini","max_tokens":5000,` + msgs + `}`, 403},
+		{"chat: cap as a string", chat, `{"model":"gpt-4o-mini","max_tokens":"5000",` + msgs + `}`, 400},
+		{"chat: cap in exponent notation", chat, `{"model":"gpt-4o-mini","max_tokens":5e3,` + msgs + `}`, 400},
+		{"chat: cap as a decimal", chat, `{"model":"gpt-4o-mini","max_tokens":5000.0,` + msgs + `}`, 400},
+		{"chat: two caps, the large one second", chat, `{"model":"gpt-4o-mini","max_completion_tokens":10,"max_tokens":5000,` + msgs + `}`, 403},
+		{"chat: two caps, the large one first", chat, `{"model":"gpt-4o-mini","max_completion_tokens":5000,"max_tokens":10,` + msgs + `}`, 403},
+		{"chat: temperature as a string", chat, `{"model":"gpt-4o-mini","temperature":"2",` + msgs + `}`, 400},
+		{"chat: temperature over the bound", chat, `{"model":"gpt-4o-mini","temperature":2,` + msgs + `}`, 403},
+		{"messages: cap as a string", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":"5000",` + msgs + `}`, 400},
+		{"gemini: within bounds", gem, `{` + contents + `,"generationConfig":{"maxOutputTokens":500,"temperature":0.5}}`, 200},
+		{"gemini: cap over the bound", gem, `{` + contents + `,"generationConfig":{"maxOutputTokens":5000}}`, 403},
+		{"gemini: cap as a string", gem, `{` + contents + `,"generationConfig":{"maxOutputTokens":"5000"}}`, 400},
+		{"gemini: snake_case config", gem, `{` + contents + `,"generation_config":{"max_output_tokens":5000}}`, 403},
+		{"gemini: both spellings of the cap", gem, `{` + contents + `,"generationConfig":{"maxOutputTokens":10,"max_output_tokens":5000}}`, 403},
+		{"gemini: repeated key in the config", gem, `{` + contents + `,"generationConfig":{"maxOutputTokens":10,"maxOutputTokens":5000}}`, 400},
+		{"gemini: temperature over the bound", gem, `{` + contents + `,"generationConfig":{"temperature":1.5}}`, 403},
+		{"gemini: temperature as a string", gem, `{` + contents + `,"generation_config":{"temperature":"1.5"}}`, 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(f.openai.Requests()) + len(f.anthropic.Requests()) + len(f.gemini.Requests())
+			resp, b := f.post(t, c.path, c.body)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, b)
+			}
+			sent := len(f.openai.Requests()) + len(f.anthropic.Requests()) + len(f.gemini.Requests()) - before
+			if c.status != 200 && sent != 0 {
+				t.Errorf("a refused request reached a provider %d times", sent)
+			}
+		})
 	}
 }
