@@ -24,31 +24,9 @@ import (
 // LLMGW_SOAK=1 runs the figure (500 connections for 60 s), and
 // LLMGW_SOAK_CONCURRENCY and LLMGW_SOAK_DURATION override either.
 func TestSoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak")
-	}
-	conc, dur := 100, 5*time.Second
-	if os.Getenv("LLMGW_SOAK") == "1" {
-		conc, dur = 500, 60*time.Second
-	}
-	conc = envInt(t, "LLMGW_SOAK_CONCURRENCY", conc)
-	dur = envDuration(t, "LLMGW_SOAK_DURATION", dur)
-	bin := os.Getenv("LLMGW_CADDY")
-	if bin == "" {
-		bin = buildCaddy(t)
-	}
-	const key = "sk-soak-upstream-key"
-	up := startUpstream(t, key, 20, 0, time.Millisecond)
-	cd := startCaddyFile(t, bin, "", func(admin, portA, portB int) string {
-		return fmt.Sprintf(auditCaddyfile, admin, portA, portB, up.URL, key, "")
-	})
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: conc,
-		MaxConnsPerHost:     conc,
-		DisableCompression:  true,
-	}
-	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	conc, dur := figureForm(t, "LLMGW_SOAK", form{100, 5 * time.Second}, form{500, 60 * time.Second}, "_CONCURRENCY")
+	up, cd := startLoadGateway(t, time.Millisecond)
+	client, tr := loadClient(conc)
 	plain, stream := requestBodies(false)
 
 	// Warm up, then take the baseline with every connection closed.
@@ -62,6 +40,28 @@ func TestSoak(t *testing.T) {
 	settle()
 	rss0, g0 := rssOf(t, cd.cmd.Process.Pid), goroutinesOf(t, cd.adminURL)
 
+	// Sample the resident memory six times during the load: a leak shows
+	// as growth after the first sample, once the connections' buffers and
+	// the caches have been allocated.
+	samples := make(chan []int64, 1)
+	stop := make(chan struct{})
+	go func() {
+		var s []int64
+		tick := time.NewTicker(dur / 6)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				samples <- s
+				return
+			case <-tick.C:
+				if n, err := readRSS(cd.cmd.Process.Pid); err == nil {
+					s = append(s, n)
+				}
+			}
+		}
+	}()
+
 	var wg sync.WaitGroup
 	results := make([]*loadResult, 2)
 	for i, sc := range []scenario{
@@ -72,6 +72,8 @@ func TestSoak(t *testing.T) {
 	}
 	wg.Wait()
 	rssPeak := rssOf(t, cd.cmd.Process.Pid)
+	close(stop)
+	during := <-samples
 	settle()
 	rss1, g1 := rssOf(t, cd.cmd.Process.Pid), goroutinesOf(t, cd.adminURL)
 
@@ -83,31 +85,105 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("%d connections for %s: %d requests, %d errors; RSS %d MiB at the start, %d MiB at the end of the load, %d MiB after it; goroutines %d before, %d after",
 		conc, dur, requests, errs, rss0>>20, rssPeak>>20, rss1>>20, g0, g1)
+	mib := make([]string, len(during))
+	for i, v := range during {
+		mib[i] = strconv.FormatInt(v>>20, 10)
+	}
+	t.Logf("RSS during the load, every %s: %s MiB", dur/6, strings.Join(mib, ", "))
 	if errs != 0 {
 		t.Errorf("%d requests failed", errs)
+	}
+	// Flat: from the first sample (a sixth into the load) to its end,
+	// resident memory may move with the garbage collector's cycles but
+	// not grow with the number of requests served. Only the long form has
+	// enough requests for a leak to show.
+	if dur >= 30*time.Second && len(during) > 0 && rssPeak > during[0]*3/2 {
+		t.Errorf("resident memory grew during the load: %d MiB a sixth in, %d MiB at the end", during[0]>>20, rssPeak>>20)
 	}
 	if g1 > g0+20 {
 		t.Errorf("goroutines did not return to their baseline: %d before the load, %d after", g0, g1)
 	}
 }
 
+// form is the size of a figure's run: how many (connections, requests
+// per second) and for how long.
+type form struct {
+	n   int
+	dur time.Duration
+}
+
+// figureForm skips the test in -short mode and returns the bounded form,
+// or the long one when the environment variable env is "1"; env+nSuffix
+// and env+"_DURATION" override either part.
+func figureForm(t *testing.T, env string, bounded, long form, nSuffix string) (int, time.Duration) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("a figure of the reliability suite")
+	}
+	f := bounded
+	if os.Getenv(env) == "1" {
+		f = long
+	}
+	return envInt(t, env+nSuffix, f.n), envDuration(t, env+"_DURATION", f.dur)
+}
+
+// startLoadGateway starts a fake provider answering in 20 chunks, each
+// chunkDelay apart, and Caddy (the binary in LLMGW_CADDY, else one built
+// from this checkout) with two llm_gateway sites in front of it.
+func startLoadGateway(t *testing.T, chunkDelay time.Duration) (*upstream, *caddyProc) {
+	t.Helper()
+	bin := os.Getenv("LLMGW_CADDY")
+	if bin == "" {
+		bin = buildCaddy(t)
+	}
+	const key = "sk-load-upstream-key"
+	up := startUpstream(t, key, 20, 0, chunkDelay)
+	cd := startCaddyFile(t, bin, "", func(admin, portA, portB int) string {
+		return fmt.Sprintf(auditCaddyfile, admin, portA, portB, up.URL, key, "")
+	})
+	return up, cd
+}
+
+// loadClient is an HTTP client for conns concurrent connections to one
+// host.
+func loadClient(conns int) (*http.Client, *http.Transport) {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: conns,
+		MaxConnsPerHost:     conns,
+		DisableCompression:  true,
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, tr
+}
+
 // rssOf reads a process's resident memory, in bytes, from /proc.
 func rssOf(t *testing.T, pid int) int64 {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := readRSS(pid)
 	if err != nil {
 		t.Fatalf("reading the memory of Caddy: %v", err)
+	}
+	return n
+}
+
+// readRSS reads VmRSS from /proc/<pid>/status.
+func readRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing VmRSS %q: %w", v, err)
+			}
+			return kb << 10, nil
 		}
 	}
-	t.Fatal("no VmRSS in /proc status")
-	return 0
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 // goroutinesOf reads Caddy's go_goroutines metric from its admin endpoint.
