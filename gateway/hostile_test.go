@@ -3,9 +3,11 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -130,6 +132,80 @@ func TestDeepAndHugeJSON(t *testing.T) {
 	if n := len(f.openai.Requests()) + len(f.anthropic.Requests()) + len(f.gemini.Requests()) + len(f.azure.Requests()); n != 0 {
 		t.Fatalf("refused bodies reached providers %d times", n)
 	}
+}
+
+// TestHostileBodiesBoundedMemory: what the gateway allocates for a hostile
+// body is bounded by the body limit, not by what the client sends. A deep
+// body costs a small multiple of its size; a body announced larger than
+// the limit costs nothing to refuse; a chunked body ten times the limit
+// costs no more than one just over it.
+func TestHostileBodiesBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates hundreds of megabytes")
+	}
+	f := newFixture(t)
+	h := f.gw.Config.Handler
+	const limit = gateway.DefaultMaxRequestBody
+	prefix := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"`
+	// perRequest is the heap allocated by one request, on average over a
+	// few, whose body body() makes; size is its Content-Length (-1:
+	// chunked).
+	perRequest := func(t *testing.T, want int, size int64, body func() io.Reader) uint64 {
+		t.Helper()
+		const n = 4
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for range n {
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", body())
+			req.ContentLength = size
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != want {
+				t.Fatalf("status %d, want %d: %.200s", rec.Code, want, rec.Body.Bytes())
+			}
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / n
+	}
+	stream := func(n int64) func() io.Reader {
+		return func() io.Reader {
+			return io.MultiReader(strings.NewReader(prefix), io.LimitReader(repeatReader('x'), n))
+		}
+	}
+	deep := strings.Repeat("[", 200000) + strings.Repeat("]", 200000)
+	deepObj := strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000)
+	for _, c := range []struct{ name, body string }{{"deep arrays", deep}, {"deep objects", deepObj},
+		{"deep arrays in a field", prefix[:len(prefix)-len(`"content":"`)] + `"content":` + deep + `}]}`}} {
+		b := c.body
+		got := perRequest(t, 400, int64(len(b)), func() io.Reader { return strings.NewReader(b) })
+		t.Logf("%s (%d KiB): %d KiB allocated", c.name, len(b)>>10, got>>10)
+		if bound := uint64(allocFactor * (4*len(b) + 1<<20)); got > bound {
+			t.Errorf("%s of %d bytes allocated %d bytes, more than %d", c.name, len(b), got, bound)
+		}
+	}
+	announced := perRequest(t, 413, 10*limit, stream(10*limit))
+	justOver := perRequest(t, 413, -1, stream(limit+1))
+	tenTimes := perRequest(t, 413, -1, stream(10*limit))
+	t.Logf("announced 10× the limit: %d KiB; chunked, just over the limit: %d KiB; chunked, 10× the limit: %d KiB",
+		announced>>10, justOver>>10, tenTimes>>10)
+	if announced > allocFactor*256<<10 {
+		t.Errorf("a body announced over the limit allocated %d bytes before its refusal", announced)
+	}
+	if tenTimes > justOver+justOver/10+1<<20 || tenTimes > allocFactor*3*limit {
+		t.Errorf("a chunked body 10× the limit allocated %d bytes, one just over it %d", tenTimes, justOver)
+	}
+}
+
+// repeatReader reads the same byte forever.
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
 }
 
 // countingLookup counts storage reads.
