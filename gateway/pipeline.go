@@ -238,12 +238,31 @@ func modelAllowed(s *storage.Service, model string) bool {
 	return false
 }
 
+// readBody reads r to its end. A body announced at up to 64 KiB (a usual
+// request) is read into one buffer of that size; a larger or unannounced
+// one is left to io.ReadAll, whose memory grows only with what arrives.
+func readBody(r io.Reader, announced int64) ([]byte, error) {
+	if announced <= 0 || announced > 64<<10 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, announced+1) // one more byte to see the end
+	n, err := io.ReadFull(r, b)
+	switch err {
+	case io.ErrUnexpectedEOF, io.EOF:
+		return b[:n], nil
+	case nil: // longer than announced: net/http stops at Content-Length, other readers may not
+		rest, err := io.ReadAll(r)
+		return append(b, rest...), err
+	}
+	return b[:n], err
+}
+
 // decode reads and checks the request body.
 func (g *Gateway) decode(x *exchange, w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > g.maxBody {
 		return tooLarge(g.maxBody)
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	raw, err := readBody(http.MaxBytesReader(w, r.Body, g.maxBody), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
