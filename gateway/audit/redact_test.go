@@ -40,6 +40,8 @@ func TestRedact(t *testing.T) {
 		{"anthropic key", "use " + anthropicKey + " now", 0, "use [REDACTED] now"},
 		{"sk- inside a word kept", "task-force-deployment-planning-2026 disk-usage-monitoring-service", 0,
 			"task-force-deployment-planning-2026 disk-usage-monitoring-service"},
+		{"sk- key glued to a word", "key0sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t and Task-Force-Deployment-Planning-Q", 0,
+			"key0" + Redacted + " and Task-Force-Deployment-Planning-Q"},
 		{"sk- after a JSON escape", `{"c":"line\n` + openAIKey + `\u0022` + openAIKey + `"}`, 0, `{"c":"line\n[REDACTED]\u0022[REDACTED]"}`},
 		{"sk- after a URL escape", "q=%22" + projectKey + "%22", 0, "q=%22[REDACTED]%22"},
 		{"key running into Bearer", openAIKey + "Bearer xyz", 0, "[REDACTED] [REDACTED]"},

@@ -107,7 +107,8 @@ func redactGatewayTokens(s string) string {
 // and OpenAI-compatible keys, "sk-" and 20 or more key characters. "sk-"
 // must not follow a letter, digit or underscore ("task-…", "disk-…" stay),
 // except as the end of an escape (\n or \u0022 in JSON, %22 in a URL),
-// which counts as a boundary.
+// which counts as a boundary, or when what follows mixes upper case, lower
+// case and digits, as a key does.
 func redactSKKeys(s string) string {
 	return redactShape(s, "sk-", 20, isKeyChar, func(s string, p int) bool {
 		switch {
@@ -119,9 +120,31 @@ func redactSKKeys(s string) string {
 			return true
 		case p >= 3 && s[p-3] == '%' && isHex(s[p-2]) && isHex(s[p-1]):
 			return true
+		case looksRandom(s[p+len("sk-") : run(s, p+len("sk-"), isKeyChar)]):
+			// Glued to a word ("0sk-…", "keysk-…") but mixing upper
+			// case, lower case and digits as keys do and hyphenated
+			// words do not.
+			return true
 		}
 		return false
 	})
+}
+
+// looksRandom reports whether s has an upper-case letter, a lower-case
+// letter and a digit.
+func looksRandom(s string) bool {
+	var up, lo, digit bool
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z':
+			up = true
+		case 'a' <= c && c <= 'z':
+			lo = true
+		case '0' <= c && c <= '9':
+			digit = true
+		}
+	}
+	return up && lo && digit
 }
 
 // redactGoogleKeys: "AIza" + 35 key characters.
