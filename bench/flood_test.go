@@ -29,8 +29,9 @@ import (
 // The bounded form (2 s per phase, 1,000 invalid tokens per second) runs
 // with the tests; LLMGW_FLOOD=1 runs the figure (20 s per phase, 2,000
 // per second), and LLMGW_FLOOD_RATE and LLMGW_FLOOD_DURATION override
-// either. LLMGW_FLOOD_PROFILE=<file> writes Caddy's CPU profile of the
-// flood alone.
+// either. LLMGW_FLOOD_PROFILE=<prefix> writes Caddy's CPU profiles of
+// valid traffic beside each flood to <prefix>-control.pprof and
+// <prefix>-invalid.pprof.
 func TestInvalidTokenFlood(t *testing.T) {
 	rate, dur := figureForm(t, "LLMGW_FLOOD", form{1000, 2 * time.Second}, form{2000, 20 * time.Second}, "_RATE")
 	const conc = 8 // valid clients, each sending back to back
@@ -140,20 +141,31 @@ func TestInvalidTokenFlood(t *testing.T) {
 		return r, n, cpu / time.Duration(max(r.Requests, 1))
 	}
 
-	base, _, validCPU := with(nil)
-	nControl, controlCPU := alone(control)
-	var profiled sync.WaitGroup
-	if path := os.Getenv("LLMGW_FLOOD_PROFILE"); path != "" {
-		profiled.Go(func() {
-			if err := cd.cpuProfile(path, dur); err != nil {
-				t.Errorf("profiling the flood: %v", err)
+	// profile writes Caddy's CPU profile while run runs, to
+	// $LLMGW_FLOOD_PROFILE-name.pprof when that is set.
+	profile := func(name string, run func()) {
+		prefix := os.Getenv("LLMGW_FLOOD_PROFILE")
+		if prefix == "" {
+			run()
+			return
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := cd.cpuProfile(prefix+"-"+name+".pprof", dur); err != nil {
+				t.Errorf("profiling %s: %v", name, err)
 			}
 		})
+		run()
+		wg.Wait()
 	}
+
+	base, _, validCPU := with(nil)
+	nControl, controlCPU := alone(control)
 	nInvalid, invalidCPU := alone(invalid)
-	profiled.Wait()
-	withControl, nControl2, _ := with(control)
-	withInvalid, nInvalid2, _ := with(invalid)
+	var withControl, withInvalid *loadResult
+	var nControl2, nInvalid2 int64
+	profile("control", func() { withControl, nControl2, _ = with(control) })
+	profile("invalid", func() { withInvalid, nInvalid2, _ = with(invalid) })
 
 	wrong.Range(func(k, v any) bool {
 		t.Errorf("flood: %v (%v)", k, v)
