@@ -3,10 +3,8 @@ package gateway
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,10 +58,11 @@ func TokenScope(id string) string { return "tok/" + id }
 // every rate limit and budget it touches.
 func (g *Gateway) admit(x *exchange, r *http.Request) error {
 	svc, tok := x.id.Service, x.id.Token
-	requestedMax, err := requestedMaxTokens(x)
+	samp, err := samplingOf(x)
 	if err != nil {
 		return err
 	}
+	requestedMax := samp.maxTokens
 	x.cost.price, x.cost.priced = g.prices().Lookup(x.provider.Type(), x.upstream)
 	x.cost.maxOut = requestedMax
 	if x.cost.maxOut <= 0 {
@@ -112,7 +111,7 @@ func (g *Gateway) admit(x *exchange, r *http.Request) error {
 		}
 	}
 
-	if err := g.checkPolicies(x, r, requestedMax, worst); err != nil {
+	if err := g.checkPolicies(x, r, samp, worst); err != nil {
 		return err
 	}
 	if g.limits == nil {
@@ -178,87 +177,68 @@ func scopeOf(key string, l storage.Limits, b storage.Budget) limits.Scope {
 	return limits.Scope{Key: key, RPM: l.RPM, RPD: l.RPD, TPM: l.TPM, DailyBudget: b.DailyMicroUSD, MonthlyBudget: b.MonthlyMicroUSD}
 }
 
-// requestedMaxTokens is the output cap the client asked for, 0 when none.
-// Where a body names several caps (max_tokens and max_completion_tokens;
-// a Gemini maxOutputTokens in either spelling), the largest counts. A cap the gateway cannot read as a
-// whole number is refused: a provider that reads "100000" or 1e5 as a
-// number would otherwise get a cap no policy or reservation saw.
-func requestedMaxTokens(x *exchange) (int64, error) {
-	objs, prefixes, err := settingsOf(x)
-	if err != nil {
-		return 0, err
-	}
-	fields := []string{"max_completion_tokens", "max_tokens", "max_output_tokens"}
+// sampling is what a request asks of the sampler that the gateway's
+// checks read: the output cap (0 when none) and the temperature.
+type sampling struct {
+	maxTokens   int64
+	temperature float64
+	hasTemp     bool
+}
+
+// samplingOf reads a request's output cap and temperature where its surface
+// puts them: the body, or a Gemini request's generationConfig in each
+// spelling Google's JSON parser accepts (generationConfig,
+// generation_config; maxOutputTokens, max_output_tokens). Where several are
+// given (max_tokens and max_completion_tokens too), the largest counts.
+//
+// A value the gateway cannot read as a number (a whole one for a cap) is
+// refused, as is a generationConfig with a repeated key: a lenient
+// provider would read "100000", 1e5 or the other copy as a value no policy
+// or reservation saw.
+func samplingOf(x *exchange) (sampling, error) {
+	var s sampling
+	objs, prefixes := []*reqjson.Object{x.body}, []string{""}
+	caps := []string{"max_completion_tokens", "max_tokens", "max_output_tokens"}
 	if x.ep.surface == SurfaceGemini {
-		fields = []string{"maxOutputTokens", "max_output_tokens"}
+		objs, prefixes = nil, nil
+		caps = []string{"maxOutputTokens", "max_output_tokens"}
+		for _, f := range []string{"generationConfig", "generation_config"} {
+			raw, ok := x.body.Raw(f)
+			if !ok || string(raw) == "null" {
+				continue
+			}
+			gc, err := reqjson.Parse(raw)
+			if err != nil {
+				return s, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: f, message: f + ": " + err.Error()}
+			}
+			objs, prefixes = append(objs, gc), append(prefixes, f+".")
+		}
 	}
-	var n int64
 	for i, o := range objs {
-		for _, f := range fields {
+		for _, f := range caps {
 			raw, ok := o.Raw(f)
 			if !ok || string(raw) == "null" {
 				continue
 			}
 			v, err := strconv.ParseInt(string(raw), 10, 64)
 			if err != nil {
-				return 0, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: prefixes[i] + f,
+				return s, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: prefixes[i] + f,
 					message: fmt.Sprintf("%s%s must be a whole number of tokens, not %.40s", prefixes[i], f, raw)}
 			}
-			n = max(n, v)
+			s.maxTokens = max(s.maxTokens, v)
+		}
+		if raw, ok := o.Raw("temperature"); ok && string(raw) != "null" {
+			v, err := strconv.ParseFloat(string(raw), 64)
+			if err != nil {
+				return s, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: prefixes[i] + "temperature",
+					message: fmt.Sprintf("%stemperature must be a number, not %.40s", prefixes[i], raw)}
+			}
+			if !s.hasTemp || v > s.temperature {
+				s.temperature, s.hasTemp = v, true
+			}
 		}
 	}
-	return n, nil
-}
-
-// settingsOf returns the objects of the request that hold its sampling
-// settings, each with the prefix that names its fields: the body itself,
-// or a Gemini request's generationConfig in each spelling Google's JSON
-// parser accepts. A generationConfig that is not one JSON object with
-// distinct keys is refused: the provider could read it another way.
-func settingsOf(x *exchange) ([]*reqjson.Object, []string, error) {
-	if x.ep.surface != SurfaceGemini {
-		return []*reqjson.Object{x.body}, []string{""}, nil
-	}
-	var objs []*reqjson.Object
-	var prefixes []string
-	for _, f := range []string{"generationConfig", "generation_config"} {
-		raw, ok := x.body.Raw(f)
-		if !ok || string(raw) == "null" {
-			continue
-		}
-		gc, err := reqjson.Parse(raw)
-		if err != nil {
-			return nil, nil, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: f, message: f + ": " + err.Error()}
-		}
-		objs, prefixes = append(objs, gc), append(prefixes, f+".")
-	}
-	return objs, prefixes, nil
-}
-
-// temperatureOf is the sampling temperature the client asked for, read
-// where its surface puts it (a Gemini generationConfig in either
-// spelling). A temperature that is not a number is refused rather than
-// hidden from the policies.
-func temperatureOf(x *exchange) (t float64, has bool, err error) {
-	objs, prefix, err := settingsOf(x)
-	if err != nil {
-		return 0, false, err
-	}
-	for i, o := range objs {
-		raw, ok := o.Raw("temperature")
-		if !ok || string(raw) == "null" {
-			continue
-		}
-		v, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil {
-			return 0, false, &apiError{status: http.StatusBadRequest, kind: kindInvalidRequest, param: prefix[i] + "temperature",
-				message: fmt.Sprintf("%stemperature must be a number, not %.40s", prefix[i], raw)}
-		}
-		if !has || v > t {
-			t, has = v, true
-		}
-	}
-	return t, has, nil
+	return s, nil
 }
 
 // settle replaces the reservation with what the request consumed. It runs
@@ -342,7 +322,7 @@ func (pc *policyCache) get(s *storage.Service) (*policy.Policy, error) {
 
 // checkPolicies evaluates the global policies, then the service's. A
 // policy that cannot be evaluated denies the request (fail closed).
-func (g *Gateway) checkPolicies(x *exchange, r *http.Request, requestedMax, worst int64) error {
+func (g *Gateway) checkPolicies(x *exchange, r *http.Request, samp sampling, worst int64) error {
 	set := g.policies
 	if src := x.id.Service.Policy; src != "" {
 		p, err := g.svcPolicies.get(x.id.Service)
@@ -355,11 +335,7 @@ func (g *Gateway) checkPolicies(x *exchange, r *http.Request, requestedMax, wors
 	if len(set) == 0 {
 		return nil
 	}
-	temp, hasTemp, err := temperatureOf(x)
-	if err != nil {
-		return err
-	}
-	in := g.policyInput(x, r, requestedMax, worst, temp, hasTemp)
+	in := g.policyInput(x, r, samp, worst)
 	denied, err := set.Eval(r.Context(), in) // each policy bounds its own time and cost
 	switch {
 	case err != nil && denied != nil:
@@ -375,47 +351,30 @@ func (g *Gateway) checkPolicies(x *exchange, r *http.Request, requestedMax, wors
 	return nil
 }
 
-// hiddenHeaders never reach a policy: credentials and cookies.
-var hiddenHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true,
-	"Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true}
-
-func (g *Gateway) policyInput(x *exchange, r *http.Request, requestedMax, worst int64, temp float64, hasTemp bool) *policy.Input {
+func (g *Gateway) policyInput(x *exchange, r *http.Request, samp sampling, worst int64) *policy.Input {
 	in := &policy.Input{
 		Request: policy.Request{
 			Model:                x.model,
 			Provider:             x.provider.Name(),
 			Surface:              string(x.ep.surface),
 			Stream:               x.stream,
-			MaxTokens:            requestedMax,
+			MaxTokens:            samp.maxTokens,
+			Temperature:          samp.temperature,
+			HasTemperature:       samp.hasTemp,
 			EstimatedInputTokens: x.inputEstimate(),
 			EstimatedCostUSD:     float64(worst) / 1e6,
-			Headers:              make(map[string]string, len(r.Header)),
+			Headers:              policy.HTTPHeaders(r.Header),
+			ClientIP:             policy.ClientIP(r.RemoteAddr),
 		},
 		Service: policy.Subject{ID: x.id.Service.ID, Name: x.id.Service.Name, Labels: x.id.Service.Labels},
 		Token:   policy.Subject{ID: x.id.Token.ID, Name: x.id.Token.Name, Labels: x.id.Token.Labels},
 		Now:     time.Now(),
 	}
-	in.Request.Temperature, in.Request.HasTemperature = temp, hasTemp
 	for _, f := range []string{"messages", "input", "contents"} {
 		if n, ok := x.body.Len(f); ok {
 			in.Request.MessageCount = int64(n)
 			break
 		}
-	}
-	n := 0
-	for k, v := range r.Header {
-		if hiddenHeaders[k] || len(v) == 0 || n == 64 {
-			continue
-		}
-		val := v[0]
-		if len(val) > 1024 {
-			val = val[:1024]
-		}
-		in.Request.Headers[strings.ToLower(k)] = val
-		n++
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		in.Request.ClientIP = host
 	}
 	if g.limits != nil {
 		s := g.limits.Spent(ServiceScope(x.id.Service.ID))

@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"math"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -31,17 +30,13 @@ type fuzzRequest struct {
 	nowUnixSecs int64
 }
 
-// hiddenHeaders mirrors gateway.hiddenHeaders: credentials never reach a
-// policy.
-var hiddenHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true,
-	"Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true}
-
-// input builds a policy Input from raw request data the way
-// gateway.policyInput (gateway/cost.go) does: model and stream from the
-// body, temperature parsed from its raw JSON, message count from the first
-// of messages, input and contents, the input estimate from the meter,
-// dollars from micro-USD, at most 64 headers under lower-cased names with
-// values cut at 1024 bytes, the client IP from the remote address.
+// input builds a policy Input from raw request data as the gateway does
+// (gateway.policyInput, gateway/cost.go): the headers and the client IP
+// through HTTPHeaders and ClientIP, which the gateway calls too; model,
+// stream, temperature and message count read from the body more loosely
+// than the gateway (which refuses a temperature that is not a number), so
+// that odd values reach the policies; the input estimate from the meter;
+// dollars from micro-USD.
 func (fr *fuzzRequest) input() *Input {
 	in := &Input{
 		Request: Request{
@@ -51,7 +46,8 @@ func (fr *fuzzRequest) input() *Input {
 			MaxTokens:            fr.maxTokens,
 			EstimatedInputTokens: meter.EstimateRequestTokens(meter.DialectOpenAI, meter.OpChatCompletions, fr.body),
 			EstimatedCostUSD:     float64(max(fr.worstMicro, 0)) / 1e6,
-			Headers:              make(map[string]string, len(fr.header)),
+			Headers:              HTTPHeaders(fr.header),
+			ClientIP:             ClientIP(fr.remoteAddr),
 		},
 		Service: Subject{ID: "svc_1", Name: "search", Labels: map[string]string{fr.labelKey: fr.labelValue}},
 		Token:   Subject{ID: "tok_1", Name: "ci", Labels: map[string]string{"tz": fr.labelValue}},
@@ -80,21 +76,6 @@ func (fr *fuzzRequest) input() *Input {
 				break
 			}
 		}
-	}
-	n := 0
-	for k, v := range fr.header {
-		if hiddenHeaders[k] || len(v) == 0 || n == 64 {
-			continue
-		}
-		val := v[0]
-		if len(val) > 1024 {
-			val = val[:1024]
-		}
-		in.Request.Headers[strings.ToLower(k)] = val
-		n++
-	}
-	if host, _, err := net.SplitHostPort(fr.remoteAddr); err == nil {
-		in.Request.ClientIP = host
 	}
 	return in
 }
